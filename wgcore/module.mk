@@ -1,0 +1,9 @@
+# wgcore: the engine library (every wgcore/*.c) and the wgvsockd daemon.
+WGCORE_SRCS := $(wildcard wgcore/*.c)
+WGCORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(WGCORE_SRCS))
+LIB_OBJS += $(WGCORE_OBJS)
+BINS += $(BUILD)/bin/wgvsockd
+
+$(BUILD)/bin/wgvsockd: $(BUILD)/obj/wgcore/daemon/wgvsockd.o $(WGCORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

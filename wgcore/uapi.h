@@ -1,0 +1,28 @@
+/* uapi.h - the text of wg(8)'s cross-platform userspace protocol.
+ *
+ * Pure functions, no I/O: parse a "set" body into a wg_device_config
+ * (validating everything, so a bad request changes nothing), format a
+ * wg_device_info as a "get" answer.  The control socket and the fuzzers
+ * both drive these.
+ */
+#ifndef WGVSOCK_UAPI_H
+#define WGVSOCK_UAPI_H
+
+#include <stddef.h>
+#include "wgcore/wgcore.h"
+
+/* text: the lines after "set=1\n", up to (not including) the empty line.
+ * 0 or a positive errno (EINVAL for malformed input, EPROTO for an unknown
+ * key or protocol_version).  On success free with wg_uapi_config_free(). */
+int wg_uapi_parse_set(const char *text, size_t len, struct wg_device_config *cfg);
+void wg_uapi_config_free(struct wg_device_config *cfg);   /* wipes keys */
+
+/* The lines of a "get" answer, without the trailing "errno=0\n\n".
+ * Returns a malloc'ed NUL-terminated string, or NULL on ENOMEM. */
+char *wg_uapi_format_get(const struct wg_device_info *info);
+
+/* One whole request as read from the socket ("get=1\n\n" or "set=1\n...\n\n")
+ * -> the whole answer including "errno=N\n\n" (malloc'ed). */
+char *wg_uapi_handle(struct wg_device *dev, const char *req, size_t len);
+
+#endif
