@@ -1,9 +1,15 @@
-# Unit tests: every tests/unit/test_*.c is one cmocka binary linked with the
-# objects of the component it tests (see UNIT_OBJS_<name> in the components'
-# module.mk files; default: all library objects).
+# Unit tests: each tests/unit/test_*.c is one cmocka binary.  The prefix
+# names the component it links, so one component's broken build never
+# stops another's tests from building:
+#   test_kd_*      keyderive        test_wg_*      wgcore
+#   test_plugin_*  plugin (+ wgcore, keyderive)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+UNIT_LINK = @mkdir -p $(dir $@) && echo "  LD $@" && $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/tests/unit/test_kd_%: $(BUILD)/obj/tests/unit/test_kd_%.o $(KEYDERIVE_OBJS)
+	$(UNIT_LINK)
+$(BUILD)/tests/unit/test_wg_%: $(BUILD)/obj/tests/unit/test_wg_%.o $(WGCORE_OBJS)
+	$(UNIT_LINK)
+$(BUILD)/tests/unit/test_plugin_%: $(BUILD)/obj/tests/unit/test_plugin_%.o $(PLUGIN_OBJS) $(WGCORE_OBJS) $(KEYDERIVE_OBJS)
+	$(UNIT_LINK)
