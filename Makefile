@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libsodium libb2 libcrypto libmicrohttpd jansson libnl-route-3.0 libmnl
+PKGS    := libsodium libb2 libcrypto libmicrohttpd jansson libnl-route-3.0 libmnl zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -31,6 +31,8 @@ include wgcore/module.mk
 include plugin/module.mk
 include tests/module.mk
 -include bench/module.mk
+-include tests/fuzz/module.mk
+-include plugin/managed.mk
 
 bins: $(BINS) $(TEST_BINS)
 
@@ -47,6 +49,9 @@ test: bins
 # The whole suite under ASan+UBSan, in its own build tree.
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+bench: bins
+	BUILD=$(BUILD) ./bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
