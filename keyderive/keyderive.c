@@ -25,6 +25,12 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+static int is_b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '=';
+}
+
 /* Strict standard base64 (RFC 4648 alphabet, '=' padding required, no
  * embedded whitespace, unused trailing bits must be zero) of the text
  * between surrounding whitespace.  Leading/trailing whitespace is allowed
@@ -45,6 +51,12 @@ static int b64_decode_trimmed(uint8_t *out, size_t out_max, size_t *out_len, con
     *out_len = 0;
     if (len == 0)
         return 0;       /* base64 of the empty string */
+    /* libsodium 1.0.18 (Debian 12) maps some non-ASCII bytes (e.g. 0x9d,
+     * 0xff) to alphabet values instead of rejecting them (found by
+     * fuzz_keyderive), so the alphabet is enforced here first. */
+    for (const char *p = start; p < end; p++)
+        if (!is_b64_char(*p))
+            return -1;
     /* With b64_end == NULL libsodium fails unless the whole input was
      * consumed, so trailing garbage after valid base64 is an error. */
     if (sodium_base642bin(out, out_max, start, len, NULL, out_len, NULL,

@@ -129,6 +129,7 @@ bad "seed not base64" "$SECRETS" "$KD" 'dGVzd!Nl' $VEC_ADDR
 bad "seed missing padding" "dGVzdHNlZWQ" "$KD" dGVzdHNlZWQ $VEC_ADDR
 bad "seed url-safe" "ab-_" "$KD" 'ab-_' $VEC_ADDR
 bad "seed non-zero pad bits" "dGVzdHNlZWR=" "$KD" dGVzdHNlZWR= $VEC_ADDR
+bad "seed with non-ASCII byte" "$SECRETS" "$KD" $'\xffYQ=' $VEC_ADDR
 bad "empty seed" "$SECRETS" "$KD" '' $VEC_ADDR
 bad "empty seed file" "$SECRETS" "$KD" --seed-file "$TMP/empty" $VEC_ADDR
 bad "empty seed stdin" "$SECRETS" "$KD" - $VEC_ADDR </dev/null

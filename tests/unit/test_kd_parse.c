@@ -63,6 +63,10 @@ static void test_b64_invalid(void **state)
         "YR==",
         "====",
         "é",
+        /* Bytes libsodium 1.0.18 itself would take for alphabet letters. */
+        "\xffYQ=",
+        "dGVz\x9d\x9d\x9d\x9d",
+        "YQ\x80=",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
