@@ -83,6 +83,8 @@ expect_eq "range last" "$(grep AllowedIPs "$TMP/out" | tail -1)" "AllowedIPs = 1
 expect_eq "range key" "$(grep -m1 PublicKey "$TMP/out")" "PublicKey = $("$KD" pubkey --seed-file "$TMP/seed" 10.0.42.21)"
 ok "peers --range addresses" "$KD" peers --subnet 10.0.42.0/24 --range 10.0.42.21-10.0.42.30 --seed-file - <"$TMP/seed"
 expect_eq "range by address" "$(grep -c '^\[Peer\]$' "$TMP/out")" 10
+ok "options before peers" "$KD" --seed-file "$TMP/seed" --add-file "$TMP/add" peers --subnet 192.168.5.0/30 --format json
+expect_eq "options before peers" "$(grep -c "$VEC_PUB" "$TMP/out")" 1
 ok "peers /31" "$KD" peers --subnet 10.0.42.0/31 "$SEED" && expect_eq "/31" "$(grep -c AllowedIPs "$TMP/out")" 2
 ok "peers /32" "$KD" peers --subnet 10.0.42.9/32 "$SEED" && expect_eq "/32" "$(grep AllowedIPs "$TMP/out")" "AllowedIPs = 10.0.42.9/32"
 

@@ -71,10 +71,13 @@ want_list() {
 ok "wg addconf (first 10)" W addconf "$IF" "$TMP/first10.conf"
 want_list 2 11 "${KDS[@]}" >"$TMP/want"
 expect_peers "after first addconf" "$TMP/want"
-"${KDS[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 12-21 >"$TMP/next10.conf"
-ok "wg addconf (10 more)" W addconf "$IF" "$TMP/next10.conf"
+# Exactly as in docs/KEYDERIVE.md: piped into wg addconf /dev/stdin.
+checks=$((checks + 1))
+"${KDS[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 12-21 | W addconf "$IF" /dev/stdin ||
+    flunk "keyderive peers | wg addconf /dev/stdin failed"
 want_list 2 21 "${KDS[@]}" >"$TMP/want"
 expect_peers "after adding 10 more" "$TMP/want"
+"${KDS[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 12-21 >"$TMP/next10.conf"
 # Re-adding the same peers is harmless (addconf merges).
 ok "wg addconf again" W addconf "$IF" "$TMP/next10.conf"
 expect_peers "idempotent addconf" "$TMP/want"
@@ -87,17 +90,29 @@ for i in 2 3; do
 done
 expect_peers "IPv6 peers" "$TMP/want"
 
-## "rotate the additional after a leak": a whole new config with setconf.
-printf '%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" >"$TMP/add2"
+## A full config through wg setconf (replaces every peer).
+{
+    printf '[Interface]\nPrivateKey = %s\n\n' "$(cat "$TMP/hubkey")"
+    "${KDS[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 2-5
+} >"$TMP/full.conf"
+ok "wg setconf" W setconf "$IF" "$TMP/full.conf"
+want_list 2 5 "${KDS[@]}" >"$TMP/want"
+expect_peers "after setconf" "$TMP/want"
+
+## "rotate the additional after a leak", as in docs/KEYDERIVE.md: the hub
+## keeps its own key; every container key changes; wg syncconf swaps the
+## peer set in place.
+"${KDS[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 2-21 | W addconf "$IF" /dev/stdin
+head -c 32 /dev/urandom | base64 >"$TMP/add2"
 KDS2=("$KD" --seed-file "$TMP/seed" --add-file "$TMP/add2")
 {
-    printf '[Interface]\nPrivateKey = %s\n\n' "$("${KDS2[@]}" 10.0.42.1)"
+    printf '[Interface]\nPrivateKey = %s\n\n' "$(cat "$TMP/hubkey")"
     "${KDS2[@]}" peers --subnet 10.0.42.0/24 --skip-gateway --range 2-21
 } >"$TMP/rotated.conf"
-ok "wg setconf (rotated)" W setconf "$IF" "$TMP/rotated.conf"
+ok "wg syncconf (rotated)" W syncconf "$IF" "$TMP/rotated.conf"
 want_list 2 21 "${KDS2[@]}" >"$TMP/want"
 expect_peers "after rotation" "$TMP/want"
-expect_eq "rotated hub public key" "$(W show "$IF" public-key)" "$("${KDS2[@]}" pubkey 10.0.42.1)"
+expect_eq "hub key unchanged" "$(W show "$IF" public-key)" "$(wg pubkey <"$TMP/hubkey")"
 # No key of the old additional survives.
 checks=$((checks + 1))
 grep -qF "$("${KDS[@]}" pubkey 10.0.42.2)" "$TMP/have" && flunk "old key still configured after rotation"
