@@ -1,0 +1,225 @@
+/* test_wg_udp.c - the UDP transport on loopback: dual-stack bind on one
+ * port, batches both ways over IPv4 and IPv6, source endpoints, re-bind
+ * (new port works, a busy port fails and leaves the old one working). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "wgcore/transport.h"
+
+struct sink {
+    pthread_mutex_t lock;
+    unsigned count;
+    uint64_t bytes;
+    uint32_t last_seq;
+    bool in_order;
+    struct wg_endpoint last_from;
+};
+
+static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
+{
+    struct sink *s = ctx;
+
+    assert_true(n >= 1 && n <= WG_BATCH_MAX);
+    pthread_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t seq;
+
+        if (msgs[i].len < 4) {
+            char b[WG_ENDPOINT_STR_MAX];
+            wg_endpoint_format(&msgs[i].ep, b);
+            fail_msg("short message (%u bytes) from %s", msgs[i].len, b);
+        }
+        memcpy(&seq, msgs[i].data, 4);
+        if (s->count && seq <= s->last_seq)
+            s->in_order = false;
+        s->last_seq = seq;
+        s->count++;
+        s->bytes += msgs[i].len;
+        s->last_from = msgs[i].ep;
+        msgs[i].data[0] ^= 0xff;        /* buffers are ours to modify */
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static unsigned sink_count(struct sink *s)
+{
+    unsigned c;
+
+    pthread_mutex_lock(&s->lock);
+    c = s->count;
+    pthread_mutex_unlock(&s->lock);
+    return c;
+}
+
+static bool wait_count(struct sink *s, unsigned want)
+{
+    for (int i = 0; i < 300; i++) {
+        if (sink_count(s) >= want)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static struct wg_transport *mk(struct sink *s)
+{
+    struct wg_transport_params p = { .kind = WG_TRANSPORT_UDP, .rx = sink_rx, .ctx = s };
+    struct wg_transport *t = NULL;
+
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    s->in_order = true;
+    assert_int_equal(wg_transport_create(&p, &t), 0);
+    return t;
+}
+
+static void ep_of(struct wg_endpoint *ep, const char *ip, uint16_t port)
+{
+    char buf[80];
+
+    snprintf(buf, sizeof(buf), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+    assert_int_equal(wg_endpoint_parse(ep, buf, false), 0);
+}
+
+static void send_batch(struct wg_transport *t, const struct wg_endpoint *to, unsigned n, uint32_t seq0)
+{
+    static uint8_t data[WG_BATCH_MAX][1400];
+    struct wg_msg m[WG_BATCH_MAX];
+
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t seq = seq0 + i;
+
+        memset(data[i], (int)i, sizeof(data[i]));
+        memcpy(data[i], &seq, 4);
+        m[i].ep = *to;
+        m[i].data = data[i];
+        m[i].len = 100 + i;
+    }
+    assert_int_equal(wg_transport_send(t, m, n), n);
+}
+
+static void test_names(void **state)
+{
+    assert_int_equal(wg_transport_from_name("udp"), WG_TRANSPORT_UDP);
+    assert_int_equal(wg_transport_from_name("tcp"), WG_TRANSPORT_TCP);
+    assert_int_equal(wg_transport_from_name("tcp4"), WG_TRANSPORT_TCP4);
+    assert_int_equal(wg_transport_from_name("tcp6"), WG_TRANSPORT_TCP6);
+    assert_int_equal(wg_transport_from_name("vsock"), WG_TRANSPORT_VSOCK);
+    assert_int_equal(wg_transport_from_name("VSOCK"), -1);
+    assert_int_equal(wg_transport_from_name(""), -1);
+    assert_int_equal(wg_transport_from_name(NULL), -1);
+    assert_string_equal(wg_transport_name(WG_TRANSPORT_TCP6), "tcp6");
+    assert_string_equal(wg_transport_name((enum wg_transport_kind)99), "unknown");
+}
+
+static void test_v4_v6_batches(void **state)
+{
+    struct sink sa, sb;
+    struct wg_transport *a = mk(&sa), *b = mk(&sb);
+    struct wg_endpoint to;
+    char buf[WG_ENDPOINT_STR_MAX];
+
+    assert_int_equal(wg_transport_port(a), 0);
+    assert_int_equal(wg_transport_bind(a, 0, 0), 0);
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    assert_int_not_equal(wg_transport_port(a), 0);
+    assert_int_not_equal(wg_transport_port(b), 0);
+
+    ep_of(&to, "127.0.0.1", wg_transport_port(b));
+    for (unsigned k = 0; k < 10; k++)
+        send_batch(a, &to, WG_BATCH_MAX, k * WG_BATCH_MAX);
+    assert_true(wait_count(&sb, 10 * WG_BATCH_MAX));
+    assert_true(sb.in_order);
+    assert_int_equal(sb.last_from.addr.sa.sa_family, AF_INET);
+    wg_endpoint_format(&sb.last_from, buf);
+    char want[WG_ENDPOINT_STR_MAX];
+    snprintf(want, sizeof(want), "127.0.0.1:%u", wg_transport_port(a));
+    assert_string_equal(buf, want);
+
+    /* reply to the source endpoint, over IPv6 too */
+    send_batch(b, &sb.last_from, 3, 0);
+    assert_true(wait_count(&sa, 3));
+    ep_of(&to, "::1", wg_transport_port(a));
+    send_batch(b, &to, 5, 100);
+    assert_true(wait_count(&sa, 8));
+    assert_int_equal(sa.last_from.addr.sa.sa_family, AF_INET6);
+    assert_int_equal(ntohs(sa.last_from.addr.in6.sin6_port), wg_transport_port(b));
+
+    wg_transport_destroy(a);
+    wg_transport_destroy(b);
+}
+
+static void test_rebind(void **state)
+{
+    struct sink sa, sb;
+    struct wg_transport *a = mk(&sa), *b = mk(&sb);
+    struct wg_endpoint to;
+    uint16_t pa, pb;
+
+    assert_int_equal(wg_transport_bind(a, 0, 0), 0);
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    pa = wg_transport_port(a);
+    pb = wg_transport_port(b);
+    /* busy port: error, old socket still there */
+    assert_int_equal(wg_transport_bind(b, pa, 0), -EADDRINUSE);
+    assert_int_equal(wg_transport_port(b), pb);
+    ep_of(&to, "127.0.0.1", pb);
+    send_batch(a, &to, 4, 0);
+    assert_true(wait_count(&sb, 4));
+    /* fwmark change on the same port keeps the socket */
+    assert_int_equal(wg_transport_bind(b, pb, 0x1234), 0);
+    assert_int_equal(wg_transport_port(b), pb);
+    /* new random port: traffic follows, the old port is released */
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    assert_int_not_equal(wg_transport_port(b), pb);
+    ep_of(&to, "127.0.0.1", wg_transport_port(b));
+    send_batch(a, &to, 4, 10);
+    assert_true(wait_count(&sb, 8));
+    struct sink sc;
+    struct wg_transport *c = mk(&sc);
+    assert_int_equal(wg_transport_bind(c, pb, 0), 0);
+    assert_int_equal(wg_transport_port(c), pb);
+    wg_transport_destroy(c);
+    wg_transport_destroy(a);
+    wg_transport_destroy(b);
+}
+
+static void test_send_unbound(void **state)
+{
+    struct sink sa, sb;
+    struct wg_transport *a = mk(&sa), *b = mk(&sb);
+    struct wg_endpoint to;
+
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    ep_of(&to, "127.0.0.1", wg_transport_port(b));
+    send_batch(a, &to, 2, 0);               /* binds a random port */
+    assert_int_not_equal(wg_transport_port(a), 0);
+    assert_true(wait_count(&sb, 2));
+    /* a vsock endpoint on a UDP transport is dropped, not sent */
+    struct wg_msg m = { .data = (uint8_t *)"xxxx", .len = 4 };
+    assert_int_equal(wg_endpoint_parse(&m.ep, "vm(5):1", false), 0);
+    assert_int_equal(wg_transport_send(a, &m, 1), 0);
+    wg_transport_destroy(a);
+    wg_transport_destroy(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_v4_v6_batches),
+        cmocka_unit_test(test_rebind),
+        cmocka_unit_test(test_send_unbound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,402 @@
+/* transport_udp.c - WireGuard over UDP, dual-stack, as kernel WireGuard.
+ *
+ * Two sockets share the listen port: AF_INET and AF_INET6 with IPV6_V6ONLY
+ * (so IPv4 peers appear as plain IPv4 endpoints, never as v4-mapped ones).
+ * Each socket has its own receive thread doing recvmmsg into buffers owned
+ * by that thread; send is sendmmsg with MSG_DONTWAIT, so a full socket
+ * buffer drops datagrams instead of stalling the device's TX thread.
+ *
+ * Re-binding creates the new pair first and swaps it in under a write lock,
+ * so a failed bind (EADDRINUSE) leaves the old sockets working.  Old receive
+ * threads are woken with shutdown(), which wakes a blocked recvmmsg even on
+ * an unconnected UDP socket.
+ *
+ * Buffers are 64 KiB each so that UDP GRO (one receive = many segments)
+ * can be switched on later without changing the layout.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "wgcore/transport_ops.h"
+
+#define UDP_BUF_SIZE 65536u
+#define UDP_SOCKBUF (4u << 20)
+#define UDP_RANDOM_PORT_TRIES 100
+
+struct udp_sock {
+    struct udp_transport *t;
+    int fd;
+    int family;
+    pthread_t thread;
+    bool thread_started;
+    volatile bool stop;
+    uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE */
+    struct mmsghdr hdrs[WG_BATCH_MAX];
+    struct iovec iov[WG_BATCH_MAX];
+    struct wg_endpoint from[WG_BATCH_MAX];
+    struct wg_msg msgs[WG_BATCH_MAX];
+};
+
+struct udp_transport {
+    struct wg_transport base;
+    pthread_mutex_t bind_lock;      /* serialises bind/destroy */
+    pthread_rwlock_t lock;          /* senders read s4/s6; bind swaps them */
+    struct udp_sock *s4, *s6;
+    uint16_t port;
+    uint32_t fwmark;
+    bool bound;
+};
+
+static void set_bufs(int fd)
+{
+    int sz = UDP_SOCKBUF;
+
+    /* FORCE works as root (the daemon); fall back to the sysctl-capped one. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+static int set_mark(int fd, uint32_t fwmark)
+{
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Returns a bound socket or -errno; *port gets the bound port. */
+static int open_socket(int family, uint16_t *port, uint32_t fwmark)
+{
+    struct wg_endpoint a;
+    socklen_t alen;
+    int fd, one = 1, err;
+
+    fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    memset(&a, 0, sizeof(a));
+    if (family == AF_INET6) {
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+            goto fail;
+        a.addr.in6.sin6_family = AF_INET6;
+        a.addr.in6.sin6_addr = in6addr_any;
+        a.addr.in6.sin6_port = htons(*port);
+    } else {
+        a.addr.in.sin_family = AF_INET;
+        a.addr.in.sin_addr.s_addr = htonl(INADDR_ANY);
+        a.addr.in.sin_port = htons(*port);
+    }
+    if (fwmark && set_mark(fd, fwmark) < 0)
+        goto fail;
+    set_bufs(fd);
+    if (bind(fd, &a.addr.sa, wg_endpoint_socklen(&a)) < 0)
+        goto fail;
+    alen = sizeof(a.addr);
+    if (getsockname(fd, &a.addr.sa, &alen) < 0)
+        goto fail;
+    *port = family == AF_INET6 ? ntohs(a.addr.in6.sin6_port) : ntohs(a.addr.in.sin_port);
+    return fd;
+fail:
+    err = -errno;
+    close(fd);
+    return err;
+}
+
+static void *udp_rx_thread(void *arg)
+{
+    struct udp_sock *s = arg;
+    struct wg_transport *base = &s->t->base;
+
+    for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
+        s->iov[i].iov_base = s->bufs + (size_t)i * UDP_BUF_SIZE;
+        s->iov[i].iov_len = UDP_BUF_SIZE;
+    }
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        unsigned n = 0;
+        int r;
+
+        for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
+            struct msghdr *mh = &s->hdrs[i].msg_hdr;
+
+            memset(mh, 0, sizeof(*mh));
+            memset(&s->from[i], 0, sizeof(s->from[i]));
+            mh->msg_name = &s->from[i].addr;
+            mh->msg_namelen = sizeof(s->from[i].addr);
+            mh->msg_iov = &s->iov[i];
+            mh->msg_iovlen = 1;
+        }
+        r = recvmmsg(s->fd, s->hdrs, WG_BATCH_MAX, MSG_WAITFORONE, NULL);
+        if (r < 0) {
+            /* ICMP errors surface here as ECONNREFUSED etc.: not fatal. */
+            if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED ||
+                errno == EHOSTUNREACH || errno == ENETUNREACH || errno == ENOBUFS ||
+                errno == ENOMEM)
+                continue;
+            break;
+        }
+        /* After shutdown() recvmmsg reports one empty "message": stop. */
+        if (r == 0 || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+            break;
+        for (int i = 0; i < r; i++) {
+            /* No WireGuard message is empty; a truncated one is garbage. */
+            if (!s->hdrs[i].msg_len || (s->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
+                continue;
+            s->msgs[n].ep = s->from[i];
+            s->msgs[n].data = s->iov[i].iov_base;
+            s->msgs[n].len = s->hdrs[i].msg_len;
+            n++;
+        }
+        if (n)
+            base->params.rx(base->params.ctx, s->msgs, n);
+    }
+    return NULL;
+}
+
+static void sock_free(struct udp_sock *s)
+{
+    if (!s)
+        return;
+    if (s->thread_started) {
+        __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+        (void)shutdown(s->fd, SHUT_RDWR);   /* ENOTCONN, but wakes recvmmsg */
+        pthread_join(s->thread, NULL);
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->bufs);
+    free(s);
+}
+
+static struct udp_sock *sock_new(struct udp_transport *t, int fd, int family)
+{
+    struct udp_sock *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->t = t;
+    s->fd = fd;
+    s->family = family;
+    s->bufs = malloc((size_t)WG_BATCH_MAX * UDP_BUF_SIZE);
+    if (!s->bufs) {
+        s->fd = -1;
+        sock_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int sock_start(struct udp_sock *s)
+{
+    int err = pthread_create(&s->thread, NULL, udp_rx_thread, s);
+
+    if (err)
+        return -err;
+    s->thread_started = true;
+    return 0;
+}
+
+/* Opens both sockets on one port.  For port 0 the kernel picks the IPv4
+ * port and IPv6 must get the same one, which may be taken: retry. */
+static int open_pair(uint16_t want, uint32_t fwmark, int *fd4, int *fd6, uint16_t *bound)
+{
+    int tries = want ? 1 : UDP_RANDOM_PORT_TRIES;
+
+    for (int i = 0; i < tries; i++) {
+        uint16_t port = want;
+        int a = open_socket(AF_INET, &port, fwmark), b;
+
+        if (a == -EAFNOSUPPORT) {       /* IPv6-only host */
+            b = open_socket(AF_INET6, &port, fwmark);
+            if (b < 0)
+                return b;
+            *fd4 = -1, *fd6 = b, *bound = port;
+            return 0;
+        }
+        if (a < 0)
+            return a;
+        b = open_socket(AF_INET6, &port, fwmark);
+        if (b >= 0 || b == -EAFNOSUPPORT || b == -EADDRNOTAVAIL) {
+            *fd4 = a, *fd6 = b >= 0 ? b : -1, *bound = port;
+            return 0;
+        }
+        close(a);
+        if (b != -EADDRINUSE || want)
+            return b;
+    }
+    return -EADDRINUSE;
+}
+
+static int udp_bind_locked(struct udp_transport *t, uint16_t port, uint32_t fwmark)
+{
+    struct udp_sock *n4 = NULL, *n6 = NULL, *o4, *o6;
+    int fd4 = -1, fd6 = -1, err;
+    uint16_t bound;
+
+    if (t->bound && port && port == t->port) {
+        /* Same port: only the mark may change; keep sockets and threads. */
+        if (fwmark != t->fwmark) {
+            if ((t->s4 && (err = set_mark(t->s4->fd, fwmark)) < 0) ||
+                (t->s6 && (err = set_mark(t->s6->fd, fwmark)) < 0))
+                return err;
+            t->fwmark = fwmark;
+        }
+        return 0;
+    }
+    err = open_pair(port, fwmark, &fd4, &fd6, &bound);
+    if (err)
+        return err;
+    if (fd4 >= 0 && !(n4 = sock_new(t, fd4, AF_INET)))
+        goto nomem;
+    if (fd6 >= 0 && !(n6 = sock_new(t, fd6, AF_INET6)))
+        goto nomem;
+    if ((n4 && (err = sock_start(n4))) || (n6 && (err = sock_start(n6)))) {
+        sock_free(n4);
+        sock_free(n6);
+        return err;
+    }
+    pthread_rwlock_wrlock(&t->lock);
+    o4 = t->s4, o6 = t->s6;
+    t->s4 = n4, t->s6 = n6;
+    __atomic_store_n(&t->port, bound, __ATOMIC_RELAXED);
+    t->fwmark = fwmark;
+    t->bound = true;
+    pthread_rwlock_unlock(&t->lock);
+    /* Outside the write lock: an old receive thread may be inside the rx
+     * callback, sending replies (read lock) before it sees the shutdown. */
+    sock_free(o4);
+    sock_free(o6);
+    return 0;
+nomem:
+    if (!n4 && fd4 >= 0)
+        close(fd4);
+    if (!n6 && fd6 >= 0)
+        close(fd6);
+    sock_free(n4);
+    sock_free(n6);
+    return -ENOMEM;
+}
+
+static int udp_bind(struct wg_transport *base, uint16_t port, uint32_t fwmark)
+{
+    struct udp_transport *t = (struct udp_transport *)base;
+    int err;
+
+    pthread_mutex_lock(&t->bind_lock);
+    err = udp_bind_locked(t, port, fwmark);
+    pthread_mutex_unlock(&t->bind_lock);
+    return err;
+}
+
+static uint16_t udp_port(const struct wg_transport *base)
+{
+    const struct udp_transport *t = (const struct udp_transport *)base;
+
+    return __atomic_load_n(&t->port, __ATOMIC_RELAXED);
+}
+
+/* sendmmsg one family's messages; a message the kernel refuses (no route)
+ * is skipped, a full socket buffer drops the rest. */
+static unsigned send_family(int fd, struct mmsghdr *h, unsigned n)
+{
+    unsigned done = 0, sent = 0;
+
+    while (done < n) {
+        int r = sendmmsg(fd, h + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (r > 0) {
+            done += (unsigned)r;
+            sent += (unsigned)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
+            break;
+        done++;         /* this one failed (EHOSTUNREACH, EPERM, ...) */
+    }
+    return sent;
+}
+
+static unsigned udp_send(struct wg_transport *base, const struct wg_msg *msgs, unsigned n)
+{
+    struct udp_transport *t = (struct udp_transport *)base;
+    struct mmsghdr h4[WG_BATCH_MAX], h6[WG_BATCH_MAX];
+    struct iovec iov[WG_BATCH_MAX];
+    unsigned n4 = 0, n6 = 0, sent = 0;
+
+    if (n > WG_BATCH_MAX)
+        n = WG_BATCH_MAX;
+    if (!__atomic_load_n(&t->bound, __ATOMIC_ACQUIRE)) {
+        /* Kernel semantics: the first packet to a peer binds a random port. */
+        pthread_mutex_lock(&t->bind_lock);
+        if (!t->bound)
+            (void)udp_bind_locked(t, 0, t->fwmark);
+        pthread_mutex_unlock(&t->bind_lock);
+    }
+    pthread_rwlock_rdlock(&t->lock);
+    for (unsigned i = 0; i < n; i++) {
+        const struct wg_msg *m = &msgs[i];
+        struct mmsghdr *h;
+
+        if (m->ep.addr.sa.sa_family == AF_INET && t->s4)
+            h = &h4[n4++];
+        else if (m->ep.addr.sa.sa_family == AF_INET6 && t->s6)
+            h = &h6[n6++];
+        else
+            continue;
+        iov[i].iov_base = m->data;
+        iov[i].iov_len = m->len;
+        memset(h, 0, sizeof(*h));
+        h->msg_hdr.msg_name = (void *)&m->ep.addr;
+        h->msg_hdr.msg_namelen = wg_endpoint_socklen(&m->ep);
+        h->msg_hdr.msg_iov = &iov[i];
+        h->msg_hdr.msg_iovlen = 1;
+    }
+    if (n4)
+        sent += send_family(t->s4->fd, h4, n4);
+    if (n6)
+        sent += send_family(t->s6->fd, h6, n6);
+    pthread_rwlock_unlock(&t->lock);
+    return sent;
+}
+
+static void udp_destroy(struct wg_transport *base)
+{
+    struct udp_transport *t = (struct udp_transport *)base;
+
+    pthread_mutex_lock(&t->bind_lock);
+    sock_free(t->s4);
+    sock_free(t->s6);
+    t->s4 = t->s6 = NULL;
+    pthread_mutex_unlock(&t->bind_lock);
+    pthread_rwlock_destroy(&t->lock);
+    pthread_mutex_destroy(&t->bind_lock);
+    free(t);
+}
+
+static const struct wg_transport_ops udp_ops = {
+    .bind = udp_bind,
+    .port = udp_port,
+    .send = udp_send,
+    .destroy = udp_destroy,
+};
+
+int wg_transport_udp_create(const struct wg_transport_params *p, struct wg_transport **out)
+{
+    struct udp_transport *t = calloc(1, sizeof(*t));
+
+    if (!t)
+        return -ENOMEM;
+    t->base.ops = &udp_ops;
+    t->base.params = *p;
+    pthread_mutex_init(&t->bind_lock, NULL);
+    pthread_rwlock_init(&t->lock, NULL);
+    *out = &t->base;
+    return 0;
+}
