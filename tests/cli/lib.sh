@@ -1,8 +1,11 @@
 # Shared helpers for the keyderive CLI tests (sourced, not run).
 set -u
 ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# WGVSOCK_BIN from tests/run.sh; else (or if it lacks the binary, as with an
+# absolute BUILD) the build tree named by BUILD.
 case ${BUILD:-build} in /*) _bin=$BUILD/bin ;; *) _bin=$ROOT/${BUILD:-build}/bin ;; esac
 KD=${WGVSOCK_BIN:-$_bin}/keyderive
+[ -x "$KD" ] || KD=$_bin/keyderive
 [ -x "$KD" ] || { echo "keyderive binary not found at $KD (run make first)"; exit 1; }
 
 TMP=$(mktemp -d /tmp/kdcli.XXXXXX)
