@@ -20,6 +20,9 @@ void wg_uapi_config_free(struct wg_device_config *cfg);   /* wipes keys */
 /* The lines of a "get" answer, without the trailing "errno=0\n\n".
  * Returns a malloc'ed NUL-terminated string, or NULL on ENOMEM. */
 char *wg_uapi_format_get(const struct wg_device_info *info);
+/* The same with `reserve` spare bytes after the NUL for the caller's trailer
+ * (no copy of a multi-megabyte answer holding a private key); *len = strlen. */
+char *wg_uapi_format_get_reserve(const struct wg_device_info *info, size_t reserve, size_t *len);
 
 /* One whole request as read from the socket ("get=1\n\n" or "set=1\n...\n\n")
  * -> the whole answer including "errno=N\n\n" (malloc'ed). */
