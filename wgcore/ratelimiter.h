@@ -21,5 +21,7 @@ void wg_ratelimiter_free(struct wg_ratelimiter *rl);
 bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct wg_endpoint *src, uint64_t now);
 /* Drop entries idle for more than a second; call from the timer tick. */
 void wg_ratelimiter_gc(struct wg_ratelimiter *rl, uint64_t now);
+/* Number of sources currently tracked (tests, statistics). */
+unsigned wg_ratelimiter_count(struct wg_ratelimiter *rl);
 
 #endif
