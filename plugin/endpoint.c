@@ -1,0 +1,375 @@
+/* endpoint.c - a container's endpoint: its key, its device, its teardown.
+ *
+ * The private key is derived from (seed, additional, IPv4 address) at
+ * CreateEndpoint, to fail early and record the public key, and again at
+ * Join, where it goes into the device; it is wiped from our buffers right
+ * after and never stored.  The state lock is never held while reading a seed
+ * file or creating/destroying a device, so one slow container start never
+ * delays another's calls.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "plugin/endpoint.h"
+#include "plugin/log.h"
+
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, NET_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
+{
+    snprintf(out, PL_IFNAME_MAX, "wgv%.12s", endpoint_id);
+}
+
+int ep_get_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1], char err[NET_ERR_MAX])
+{
+    const char *s = json_string_value(json_object_get(req, key));
+
+    if (!s || !state_valid_id(s))
+        return fail(err, "malformed request: missing or invalid %s", key);
+    strcpy(out, s);
+    return 0;
+}
+
+/* Heap copy of a network's config, taken under the lock so that the slow
+ * part can run without it. */
+static struct net_config *copy_net_config(struct plugin *p, const char *net_id)
+{
+    struct pl_network *n = state_find_net(p->state, net_id);
+    struct net_config *c;
+
+    if (!n || !(c = malloc(sizeof(*c))))
+        return NULL;
+    memcpy(c, n->cfg, sizeof(*c));
+    return c;
+}
+
+static void free_net_config(struct net_config *c)
+{
+    if (c) {
+        net_config_wipe(c);
+        free(c);
+    }
+}
+
+/* priv (and pub) for an endpoint address of a network.  0 or -1 + err. */
+static int derive(struct plugin *p, const struct net_config *cfg, const char *addr4,
+                  uint8_t priv[KD_KEY_LEN], uint8_t pub[KD_KEY_LEN], char err[NET_ERR_MAX])
+{
+    struct kd_secret *seed = malloc(sizeof(*seed)), *add = malloc(sizeof(*add));
+    struct kd_address addr;
+    int ret = -1;
+
+    if (!seed || !add) {
+        fail(err, "out of memory");
+        goto out;
+    }
+    if (kd_address_parse(&addr, addr4) || addr.family != AF_INET) {
+        fail(err, "invalid IPv4 address '%.64s' for the endpoint", addr4);
+        goto out;
+    }
+    if (net_config_secrets(cfg, p->seed_file, seed, add, err))
+        goto out;
+    if (kd_derive_private(priv, seed, add, &addr) || kd_public_from_private(pub, priv)) {
+        sodium_memzero(priv, KD_KEY_LEN);
+        fail(err, "key derivation failed");
+        goto out;
+    }
+    ret = 0;
+out:
+    if (seed)
+        kd_secret_wipe(seed);
+    if (add)
+        kd_secret_wipe(add);
+    free(seed);
+    free(add);
+    return ret;
+}
+
+int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    struct pl_endpoint ep;
+    struct net_config *cfg;
+    const json_t *iface;
+    const char *addr4, *addr6, *mac;
+    uint8_t priv[KD_KEY_LEN], pub[KD_KEY_LEN];
+    struct pl_endpoint *old;
+    int ret;
+
+    memset(&ep, 0, sizeof(ep));
+    if (ep_get_id(req, "NetworkID", ep.net_id, err) || ep_get_id(req, "EndpointID", ep.id, err))
+        return -1;
+    iface = json_object_get(req, "Interface");
+    if (!json_is_object(iface))
+        return fail(err, "no address for the endpoint: wgvsock needs Docker's IPAM to give "
+                    "each container an IPv4 address (its key is derived from it)");
+    addr4 = json_string_value(json_object_get(iface, "Address"));
+    addr6 = json_string_value(json_object_get(iface, "AddressIPv6"));
+    mac = json_string_value(json_object_get(iface, "MacAddress"));
+    if (mac && *mac)
+        return fail(err, "a wgvsock interface is a WireGuard (TUN) device and has no MAC "
+                    "address; remove --mac-address");
+    if (!addr4 || !*addr4)
+        return fail(err, "no IPv4 address for the endpoint: wgvsock derives each container's "
+                    "key from its IPv4 address");
+    if (strlen(addr4) >= sizeof(ep.addr4) || (addr6 && strlen(addr6) >= sizeof(ep.addr6)))
+        return fail(err, "malformed request: address too long");
+    strcpy(ep.addr4, addr4);
+    strcpy(ep.addr6, addr6 ? addr6 : "");
+    if (*ep.addr6) {
+        struct kd_address a6;
+        if (kd_address_parse(&a6, ep.addr6) || a6.family != AF_INET6)
+            return fail(err, "invalid IPv6 address '%.64s' for the endpoint", ep.addr6);
+    }
+    ep_ifname(ep.ifname, ep.id);
+
+    state_lock(p->state);
+    cfg = copy_net_config(p, ep.net_id);
+    state_unlock(p->state);
+    if (!cfg)
+        return fail(err, "network %.12s is not known to the wgvsock plugin (was its state "
+                    "directory lost?); recreate the network", ep.net_id);
+
+    ret = derive(p, cfg, ep.addr4, priv, pub, err);
+    sodium_memzero(priv, sizeof(priv));
+    free_net_config(cfg);
+    if (ret)
+        return -1;
+    kd_key_to_b64(ep.pubkey, pub);
+
+    state_lock(p->state);
+    old = state_find_ep(p->state, ep.id);
+    if (old) {
+        /* A repeated CreateEndpoint for the same endpoint is harmless. */
+        ret = (!strcmp(old->net_id, ep.net_id) && !strcmp(old->addr4, ep.addr4)) ? 0 : -EEXIST;
+    } else if (!state_find_net(p->state, ep.net_id)) {
+        ret = -ENOENT;
+    } else if (state_find_ifname(p->state, ep.ifname)) {
+        ret = -EADDRINUSE;
+    } else {
+        ret = state_add_ep(p->state, &ep);
+    }
+    state_unlock(p->state);
+    switch (ret) {
+    case 0:
+        break;
+    case -EEXIST:
+        return fail(err, "endpoint %.12s already exists with another address or network", ep.id);
+    case -ENOENT:
+        return fail(err, "network %.12s was removed meanwhile", ep.net_id);
+    case -EADDRINUSE:
+        return fail(err, "interface name %s is already used by another endpoint", ep.ifname);
+    default:
+        return fail(err, "cannot save endpoint state: %s", strerror(-ret));
+    }
+    pl_info("endpoint %.12s: %s on network %.12s, public key %s", ep.id, ep.addr4, ep.net_id,
+            ep.pubkey);
+    /* No "Interface": Docker chose the addresses and we add no MAC. */
+    *resp = json_object();
+    return 0;
+}
+
+static json_t *join_reply(const struct pl_endpoint *ep, const struct net_config *cfg)
+{
+    json_t *r = json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", ep->ifname,
+                          "DstPrefix", "wg", "DisableGatewayService", 1);
+
+    /* Gateway = the network's gateway (the hub's tunnel address) gives
+     * "default via GW dev wg0" without docker_gwbridge, and keeps working
+     * when the container is on several networks.  --internal: no default
+     * route; the subnet's connected route still reaches the hub. */
+    if (r && !cfg->internal) {
+        if (*cfg->gateway4)
+            json_object_set_new(r, "Gateway", json_string(cfg->gateway4));
+        if (cfg->ipv6 && *cfg->gateway6 && *ep->addr6)
+            json_object_set_new(r, "GatewayIPv6", json_string(cfg->gateway6));
+    }
+    return r;
+}
+
+int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+    struct pl_endpoint *e, copy;
+    struct net_config *cfg = NULL;
+    struct wg_peer_config peer;
+    struct wg_device_config dc;
+    struct tunnel_spec spec;
+    uint8_t pub[KD_KEY_LEN];
+    void *dev = NULL;
+    int ret = -1;
+
+    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+        return -1;
+
+    state_lock(p->state);
+    e = state_find_ep(p->state, ep_id);
+    if (!e || strcmp(e->net_id, net_id)) {
+        state_unlock(p->state);
+        return fail(err, "endpoint %.12s is not known to the wgvsock plugin on network %.12s",
+                    ep_id, net_id);
+    }
+    if (e->busy) {
+        state_unlock(p->state);
+        return fail(err, "endpoint %.12s is already being joined", ep_id);
+    }
+    cfg = copy_net_config(p, net_id);
+    if (!cfg) {
+        state_unlock(p->state);
+        return fail(err, "network %.12s is not known to the wgvsock plugin", net_id);
+    }
+    if (e->dev) {
+        /* Already joined: same answer again. */
+        *resp = join_reply(e, cfg);
+        state_unlock(p->state);
+        free_net_config(cfg);
+        return *resp ? 0 : fail(err, "out of memory");
+    }
+    e->busy = true;
+    copy = *e;
+    state_unlock(p->state);
+
+    memset(&dc, 0, sizeof(dc));
+    memset(&peer, 0, sizeof(peer));
+    if (derive(p, cfg, copy.addr4, dc.private_key, pub, err))
+        goto out;
+    dc.has_private_key = true;
+    dc.replace_peers = true;
+    dc.n_peers = 1;
+    dc.peers = &peer;
+    memcpy(peer.public_key, cfg->peer_key, KD_KEY_LEN);
+    peer.has_endpoint = true;
+    peer.endpoint = cfg->peer;
+    peer.has_persistent_keepalive = true;
+    peer.persistent_keepalive = cfg->keepalive;
+    peer.replace_allowed_ips = true;
+    peer.n_allowed_ips = cfg->n_allowed_ips;
+    peer.allowed_ips = cfg->allowed_ips;
+    spec = (struct tunnel_spec){
+        .ifname = copy.ifname,
+        .transport = cfg->transport,
+        .mtu = cfg->mtu,
+        .control_dir = p->control_dir ? p->control_dir : "",
+        .config = &dc,
+    };
+    if (p->tun->create(p->tun_ctx, &spec, &dev, err))
+        goto out;
+    ret = 0;
+out:
+    sodium_memzero(&dc, sizeof(dc));
+
+    state_lock(p->state);
+    e = state_find_ep(p->state, ep_id);
+    if (e) {
+        e->busy = false;
+        if (ret == 0) {
+            e->dev = dev;
+            dev = NULL;
+        }
+    } else if (ret == 0) {
+        ret = fail(err, "endpoint %.12s was deleted during Join", ep_id);
+    }
+    if (ret == 0 && !(*resp = join_reply(&copy, cfg)))
+        ret = fail(err, "out of memory");
+    state_unlock(p->state);
+    if (dev)
+        p->tun->destroy(p->tun_ctx, dev);
+    if (ret == 0)
+        pl_info("endpoint %.12s joined: %s, MTU %u", ep_id, copy.ifname, cfg->mtu);
+    free_net_config(cfg);
+    return ret;
+}
+
+int ep_leave(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+
+    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+        return -1;
+    /* The device stays until DeleteEndpoint: libnetwork moves the interface
+     * back to the host under its SrcName after Leave, and a Join may follow.
+     * An unknown endpoint (plugin restarted) has nothing to undo. */
+    *resp = json_object();
+    return 0;
+}
+
+int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+    struct pl_endpoint *e;
+
+    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+        return -1;
+    state_lock(p->state);
+    e = state_take_ep(p->state, ep_id);
+    state_unlock(p->state);
+    if (e) {
+        if (e->dev)
+            p->tun->destroy(p->tun_ctx, e->dev);
+        pl_info("endpoint %.12s deleted", ep_id);
+        free(e);
+    } else {
+        pl_debug("DeleteEndpoint for unknown endpoint %.12s: already gone", ep_id);
+    }
+    *resp = json_object();
+    return 0;
+}
+
+int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+    struct pl_endpoint *e;
+    json_t *value = NULL;
+
+    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+        return -1;
+    state_lock(p->state);
+    e = state_find_ep(p->state, ep_id);
+    if (e) {
+        struct pl_network *n = state_find_net(p->state, e->net_id);
+        value = json_pack("{s:s, s:s, s:b}", "InterfaceName", e->ifname, "PublicKey", e->pubkey,
+                          "Joined", e->dev != NULL);
+        if (value && n) {
+            json_object_set_new(value, "Peer", json_string(n->cfg->peer_text));
+            json_object_set_new(value, "Transport",
+                                json_string(wg_transport_name(n->cfg->transport)));
+        }
+    } else {
+        value = json_object();
+    }
+    state_unlock(p->state);
+    if (!value)
+        return fail(err, "out of memory");
+    *resp = json_pack("{s:o}", "Value", value);
+    return *resp ? 0 : fail(err, "out of memory");
+}
+
+void plugin_destroy_devices(struct plugin *p)
+{
+    for (;;) {
+        void *dev = NULL;
+
+        state_lock(p->state);
+        for (struct pl_endpoint *e = p->state->eps; e && !dev; e = e->next) {
+            dev = e->dev;
+            e->dev = NULL;
+        }
+        state_unlock(p->state);
+        if (!dev)
+            break;
+        p->tun->destroy(p->tun_ctx, dev);
+    }
+}

@@ -1,0 +1,148 @@
+/* main.c - wgvsock-plugin: the libnetwork remote network driver.
+ *
+ * Runs in the foreground (systemd, managed plugin).  Start-up is fast and
+ * does no network I/O: Docker retries a down plugin for ~30 s per call, so
+ * the socket must answer as soon as possible after a restart.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin/log.h"
+#include "plugin/server.h"
+#include "plugin/state.h"
+#include "plugin/tunnel.h"
+
+#define PLUGIN_VERSION "0.1.0"
+#define DEFAULT_SOCKET "/run/docker/plugins/wgvsock.sock"
+#define DEFAULT_STATE_DIR "/var/lib/wgvsock"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: wgvsock-plugin [OPTIONS]\n"
+"\n"
+"The wgvsock Docker network driver (libnetwork remote driver).  Gives every\n"
+"container on a wgvsock network a WireGuard interface whose key is derived\n"
+"from the network's seed and the container's IPv4 address, tunnelled to a\n"
+"hub over AF_VSOCK, TCP or UDP.  Runs in the foreground.\n"
+"\n"
+"Options:\n"
+"  -s, --socket PATH       unix socket to serve (default " DEFAULT_SOCKET ")\n"
+"  -d, --state-dir DIR     networks and endpoints are kept here, 0600\n"
+"                          (default " DEFAULT_STATE_DIR ")\n"
+"  -c, --control-dir DIR   wg(8) control sockets of the containers' devices\n"
+"                          (default " WG_CONTROL_DIR "; \"\" for none)\n"
+"  -f, --seed-file PATH    the seed for networks that set none themselves\n"
+"                          (default: $WGVSOCK_SEED_FILE)\n"
+"  -h, --help              this help\n"
+"  -V, --version           print the version\n"
+"\n"
+"Environment:\n"
+"  WGVSOCK_SEED_FILE       file holding the base64 seed (recommended: the seed\n"
+"                          then never appears in `docker network inspect`)\n"
+"  LOG_LEVEL               error (default), verbose, debug, silent\n"
+"\n"
+"Network options (docker network create -o KEY=VALUE): wgvsock.transport,\n"
+"wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file,\n"
+"wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, wgvsock.allowed-ips;\n"
+"see docs/OPTIONS.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "state-dir", required_argument, NULL, 'd' },
+        { "control-dir", required_argument, NULL, 'c' },
+        { "seed-file", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE_DIR;
+    const char *control_dir = WG_CONTROL_DIR, *seed_file = getenv("WGVSOCK_SEED_FILE");
+    struct plugin plugin = { .tun = &tunnel_wgcore_ops };
+    struct server *srv = NULL;
+    char err[512];
+    sigset_t sigs;
+    int opt, sig, ret;
+
+    while ((opt = getopt_long(argc, argv, "s:d:c:f:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 's': socket_path = optarg; break;
+        case 'd': state_dir = optarg; break;
+        case 'c': control_dir = optarg; break;
+        case 'f': seed_file = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("wgvsock-plugin %s\n", PLUGIN_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "wgvsock-plugin: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!*socket_path || !*state_dir) {
+        fprintf(stderr, "wgvsock-plugin: --socket and --state-dir must not be empty\n");
+        return 2;
+    }
+    if (seed_file && !*seed_file)
+        seed_file = NULL;
+    wg_log_set_level(wg_log_level_from_env());
+
+    /* Signals are taken by sigwait() below; every thread started from here
+     * on (HTTP, devices) inherits the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if (seed_file) {
+        /* Check now so a wrong path shows up in the plugin's log at once;
+         * it stays an error per network, not a reason to refuse to start. */
+        struct kd_secret *s = malloc(sizeof(*s));
+        char why[NET_ERR_MAX];
+        if (s && net_read_seed_file(seed_file, s, why))
+            pl_err("WGVSOCK_SEED_FILE: %s", why);
+        if (s)
+            kd_secret_wipe(s);
+        free(s);
+    }
+
+    ret = state_open(state_dir, seed_file, &plugin.state);
+    if (ret) {
+        fprintf(stderr, "wgvsock-plugin: cannot open state directory %s: %s\n", state_dir,
+                strerror(-ret));
+        return 1;
+    }
+    plugin.seed_file = seed_file;
+    plugin.control_dir = control_dir;
+
+    ret = server_start(&plugin, socket_path, &srv, err, sizeof(err));
+    if (ret) {
+        fprintf(stderr, "wgvsock-plugin: %s\n", err);
+        state_close(plugin.state);
+        return 1;
+    }
+    wg_log(WG_LOG_ERROR, "wgvsock-plugin %s listening on %s (state %s)", PLUGIN_VERSION,
+           socket_path, state_dir);
+
+    do {
+        ret = sigwait(&sigs, &sig);
+    } while (ret == EINTR);
+    pl_info("signal %d: shutting down", sig);
+
+    server_stop(srv);
+    plugin_destroy_devices(&plugin);
+    state_close(plugin.state);
+    return 0;
+}

@@ -1,0 +1,553 @@
+/* options.c - CreateNetwork options and IPAM data -> struct net_config.
+ *
+ * Every message here is shown by `docker network create` to a person, so it
+ * names the option, says what was wrong and what is expected.  Secrets (the
+ * seed) are never copied into a message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "plugin/options.h"
+
+#define SEED_FILE_MAX (16 * 1024)
+
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, NET_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The options we know: canonical name and, where the Python driver had one,
+ * its name, so its users keep their `docker network create` lines. */
+enum opt_id { O_TRANSPORT, O_PEER, O_PEERKEY, O_SEED, O_SEED_FILE, O_ADDITIONAL,
+              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O__COUNT };
+
+static const struct {
+    const char *name;
+    const char *alias;
+} opt_names[O__COUNT] = {
+    [O_TRANSPORT]   = { "wgvsock.transport", NULL },
+    [O_PEER]        = { "wgvsock.peer", "io.bestov.wg.peer" },
+    [O_PEERKEY]     = { "wgvsock.peerkey", "io.bestov.wg.peerkey" },
+    [O_SEED]        = { "wgvsock.seed", "io.bestov.wg.seed" },
+    [O_SEED_FILE]   = { "wgvsock.seed-file", NULL },
+    [O_ADDITIONAL]  = { "wgvsock.additional", "io.bestov.wg.additional" },
+    [O_KEEPALIVE]   = { "wgvsock.keepalive", NULL },
+    /* Docker's generic MTU option, which other drivers honour too. */
+    [O_MTU]         = { "wgvsock.mtu", "com.docker.network.driver.mtu" },
+    [O_ALLOWED_IPS] = { "wgvsock.allowed-ips", NULL },
+};
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Strict decimal in [min, max]: no sign, no spaces, no hex, no empty. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (!*s || strlen(s) > 10)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "A.B.C.D/len" or "IPV6/len" -> allowed-ip (host bits cleared, as wg does). */
+static int parse_cidr(const char *text, struct wg_allowedip *out)
+{
+    char buf[NET_ADDR_TEXT_MAX];
+    const char *slash = strchr(text, '/');
+    unsigned long cidr;
+    size_t len;
+
+    if (!slash || (len = (size_t)(slash - text)) == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, buf, out->ip) == 1) {
+        out->family = AF_INET;
+        if (parse_uint(slash + 1, 0, 32, &cidr))
+            return -1;
+    } else if (inet_pton(AF_INET6, buf, out->ip) == 1) {
+        out->family = AF_INET6;
+        if (parse_uint(slash + 1, 0, 128, &cidr))
+            return -1;
+    } else {
+        return -1;
+    }
+    out->cidr = (uint8_t)cidr;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bit = i * 8;
+        if (bit >= cidr)
+            out->ip[i] = 0;
+        else if (cidr - bit < 8)
+            out->ip[i] &= (uint8_t)(0xff << (8 - (cidr - bit)));
+    }
+    return 0;
+}
+
+int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max,
+                          size_t *n, char err[NET_ERR_MAX])
+{
+    const char *p = text;
+
+    *n = 0;
+    while (*p) {
+        char item[NET_ADDR_TEXT_MAX];
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        /* Tolerate spaces after commas, as wg(8) does. */
+        while (len && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0 || len >= sizeof(item))
+            return fail(err, "wgvsock.allowed-ips: expected a comma-separated list of "
+                        "addresses with prefix length, e.g. 0.0.0.0/0,::/0");
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (*n == max)
+            return fail(err, "wgvsock.allowed-ips: more than %zu entries", max);
+        if (parse_cidr(item, &out[*n]))
+            return fail(err, "wgvsock.allowed-ips: '%s' is not an address with a prefix "
+                        "length (e.g. 10.0.0.0/8 or fd00::/64)", item);
+        (*n)++;
+        if (!end)
+            break;
+        p = end + 1;
+        if (!*p)
+            return fail(err, "wgvsock.allowed-ips: trailing comma");
+    }
+    if (*n == 0)
+        return fail(err, "wgvsock.allowed-ips: empty; give e.g. 0.0.0.0/0,::/0");
+    return 0;
+}
+
+/* Decode base64 into a scratch secret just to check it; wipes it again. */
+static int check_b64_secret(const char *b64, bool allow_empty)
+{
+    struct kd_secret *s = malloc(sizeof(*s));
+    int ret;
+
+    if (!s)
+        return -1;
+    ret = kd_secret_from_b64(s, b64);
+    if (ret == 0 && !allow_empty && s->len == 0)
+        ret = -1;
+    kd_secret_wipe(s);
+    free(s);
+    return ret;
+}
+
+int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ERR_MAX])
+{
+    char *buf;
+    ssize_t n;
+    size_t len = 0;
+    struct stat st;
+    int fd, ret = -1;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return fail(err, "cannot open seed file %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(err, "seed file %s is not a regular file", path);
+    }
+    buf = malloc(SEED_FILE_MAX + 1);
+    if (!buf) {
+        close(fd);
+        return fail(err, "out of memory reading seed file %s", path);
+    }
+    while (len < SEED_FILE_MAX + 1) {
+        n = read(fd, buf + len, SEED_FILE_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fail(err, "cannot read seed file %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > SEED_FILE_MAX) {
+        fail(err, "seed file %s is larger than %d bytes; it should hold one base64 line",
+             path, SEED_FILE_MAX);
+        goto out;
+    }
+    buf[len] = '\0';
+    if (memchr(buf, '\0', len) || kd_secret_from_b64(seed, buf) || seed->len == 0) {
+        kd_secret_wipe(seed);
+        fail(err, "seed file %s does not hold a base64 seed (create one with: "
+             "head -c 32 /dev/urandom | base64 > %s)", path, path);
+        goto out;
+    }
+    ret = 0;
+out:
+    sodium_memzero(buf, SEED_FILE_MAX + 1);
+    free(buf);
+    close(fd);
+    return ret;
+}
+
+int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_file,
+                       struct kd_secret *seed, struct kd_secret *additional,
+                       char err[NET_ERR_MAX])
+{
+    switch (cfg->seed_source) {
+    case NET_SEED_OPTION:
+        if (kd_secret_from_b64(seed, cfg->seed_b64) || seed->len == 0)
+            return fail(err, "wgvsock.seed is not valid base64");
+        break;
+    case NET_SEED_FILE:
+        if (net_read_seed_file(cfg->seed_file, seed, err))
+            return -1;
+        break;
+    case NET_SEED_PLUGIN:
+        if (!plugin_seed_file || !*plugin_seed_file)
+            return fail(err, "no seed for this network: set WGVSOCK_SEED_FILE in the "
+                        "plugin's environment (recommended), or give -o wgvsock.seed-file=PATH "
+                        "or -o wgvsock.seed=BASE64");
+        if (net_read_seed_file(plugin_seed_file, seed, err))
+            return -1;
+        break;
+    }
+    if (kd_secret_from_b64(additional, cfg->additional_b64)) {
+        kd_secret_wipe(seed);
+        return fail(err, "wgvsock.additional is not valid base64");
+    }
+    return 0;
+}
+
+/* Option value from the generic map by canonical name or alias; both given
+ * with different values is an error (which one would the operator mean?). */
+static int get_opt(const json_t *generic, enum opt_id id, const char **out, char err[NET_ERR_MAX])
+{
+    const char *name = opt_names[id].name, *alias = opt_names[id].alias;
+    const json_t *a = generic ? json_object_get(generic, name) : NULL;
+    const json_t *b = (generic && alias) ? json_object_get(generic, alias) : NULL;
+
+    *out = NULL;
+    if (a && !json_is_string(a))
+        return fail(err, "option %s must be a string", name);
+    if (b && !json_is_string(b))
+        return fail(err, "option %s must be a string", alias);
+    if (a && b && strcmp(json_string_value(a), json_string_value(b)) != 0)
+        return fail(err, "options %s and %s are the same setting and disagree; give only one",
+                    name, alias);
+    if (a)
+        *out = json_string_value(a);
+    else if (b)
+        *out = json_string_value(b);
+    return 0;
+}
+
+/* A Docker boolean option: JSON true/false, or the strings "true"/"false". */
+static int get_bool(const json_t *options, const char *key, bool *out, char err[NET_ERR_MAX])
+{
+    const json_t *v = options ? json_object_get(options, key) : NULL;
+
+    *out = false;
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (json_is_string(v) && (!strcmp(json_string_value(v), "true") ||
+                              !strcmp(json_string_value(v), "false"))) {
+        *out = !strcmp(json_string_value(v), "true");
+        return 0;
+    }
+    return fail(err, "%s must be true or false", key);
+}
+
+static int copy_str(char *dst, size_t size, const char *src)
+{
+    size_t len = strlen(src);
+
+    if (len >= size)
+        return -1;
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
+/* IPAM data entry -> pool (CIDR) and gateway (address only).  The gateway
+ * comes as "A.B.C.D/len" from Docker; a bare address is accepted too. */
+static int parse_ipam(const json_t *entry, int family, const char *what,
+                      char pool[NET_ADDR_TEXT_MAX], char gw[NET_ADDR_TEXT_MAX],
+                      struct wg_allowedip *pool_out, char err[NET_ERR_MAX])
+{
+    const json_t *jp = json_object_get(entry, "Pool"), *jg = json_object_get(entry, "Gateway");
+    uint8_t tmp[16];
+
+    if (!json_is_object(entry))
+        return fail(err, "%s: expected an object", what);
+    if (!json_is_string(jp) || parse_cidr(json_string_value(jp), pool_out) ||
+        pool_out->family != family || copy_str(pool, NET_ADDR_TEXT_MAX, json_string_value(jp)))
+        return fail(err, "%s: missing or invalid Pool (expected an %s subnet)", what,
+                    family == AF_INET ? "IPv4" : "IPv6");
+    gw[0] = '\0';
+    if (jg && !json_is_null(jg) && !(json_is_string(jg) && !*json_string_value(jg))) {
+        const char *g = json_is_string(jg) ? json_string_value(jg) : "";
+        const char *slash = strchr(g, '/');
+        size_t len = slash ? (size_t)(slash - g) : strlen(g);
+
+        if (len == 0 || len >= NET_ADDR_TEXT_MAX)
+            return fail(err, "%s: invalid Gateway", what);
+        memcpy(gw, g, len);
+        gw[len] = '\0';
+        if (inet_pton(family, gw, tmp) != 1)
+            return fail(err, "%s: invalid Gateway '%s'", what, gw);
+    }
+    return 0;
+}
+
+int net_config_parse(struct net_config *cfg, const json_t *request,
+                     const char *plugin_seed_file, bool check_seed,
+                     char err[NET_ERR_MAX])
+{
+    const json_t *options, *generic, *v4, *v6;
+    const char *val[O__COUNT];
+    const char *key;
+    const json_t *value;
+    struct wg_allowedip pool;
+    unsigned long num;
+    size_t i;
+    int ret = -1;
+
+    memset(cfg, 0, sizeof(*cfg));
+    err[0] = '\0';
+    if (!json_is_object(request))
+        return fail(err, "malformed request: expected a JSON object");
+    options = json_object_get(request, "Options");
+    if (options && !json_is_null(options) && !json_is_object(options))
+        return fail(err, "malformed request: Options must be an object");
+    if (options && json_is_null(options))
+        options = NULL;
+    generic = options ? json_object_get(options, "com.docker.network.generic") : NULL;
+    if (generic && json_is_null(generic))
+        generic = NULL;
+    if (generic && !json_is_object(generic))
+        return fail(err, "malformed request: com.docker.network.generic must be an object");
+
+    /* An unknown option of ours is almost always a typo that would
+     * otherwise silently change the network's keys or its hub. */
+    json_object_foreach((json_t *)generic, key, value) {
+        bool known = false;
+
+        if (!has_prefix(key, "wgvsock.") && !has_prefix(key, "io.bestov.wg."))
+            continue;
+        for (i = 0; i < O__COUNT; i++)
+            if (!strcmp(key, opt_names[i].name) ||
+                (opt_names[i].alias && !strcmp(key, opt_names[i].alias)))
+                known = true;
+        if (!known)
+            return fail(err, "unknown option %s; known options are wgvsock.transport, "
+                        "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
+                        "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
+                        "wgvsock.allowed-ips (see docs/OPTIONS.md)", key);
+    }
+    for (i = 0; i < O__COUNT; i++)
+        if (get_opt(generic, (enum opt_id)i, &val[i], err))
+            return -1;
+
+    if (get_bool(options, "com.docker.network.internal", &cfg->internal, err) ||
+        get_bool(options, "com.docker.network.enable_ipv6", &cfg->ipv6, err))
+        return -1;
+
+    /* transport */
+    if (val[O_TRANSPORT]) {
+        int t = wg_transport_from_name(val[O_TRANSPORT]);
+        if (t < 0)
+            return fail(err, "wgvsock.transport: unknown transport '%.64s'; use vsock, tcp, "
+                        "tcp4, tcp6 or udp", val[O_TRANSPORT]);
+        cfg->transport = (enum wg_transport_kind)t;
+    } else {
+        cfg->transport = WG_TRANSPORT_VSOCK;
+    }
+
+    /* peer */
+    if (!val[O_PEER] || !*val[O_PEER])
+        return fail(err, "missing option wgvsock.peer: the hub's address, e.g. "
+                    "-o wgvsock.peer=host(2):8172 (vsock) or -o wgvsock.peer=192.0.2.1:51820");
+    if (copy_str(cfg->peer_text, sizeof(cfg->peer_text), val[O_PEER]) ||
+        wg_endpoint_parse(&cfg->peer, val[O_PEER], cfg->transport == WG_TRANSPORT_VSOCK))
+        return fail(err, "wgvsock.peer: cannot parse '%.64s'; expected ADDRESS:PORT such as "
+                    "host(2):8172, vm(16):51820, 0.0.0.2:8172 (vsock), 127.0.0.1:51820 or "
+                    "[::1]:51820", val[O_PEER]);
+    if (cfg->transport != WG_TRANSPORT_VSOCK && cfg->peer.addr.sa.sa_family == AF_VSOCK)
+        return fail(err, "wgvsock.peer: '%s' is a vsock address but wgvsock.transport is %s; "
+                    "use -o wgvsock.transport=vsock or an IP address",
+                    cfg->peer_text, wg_transport_name(cfg->transport));
+    if ((cfg->transport == WG_TRANSPORT_TCP4 && cfg->peer.addr.sa.sa_family != AF_INET) ||
+        (cfg->transport == WG_TRANSPORT_TCP6 && cfg->peer.addr.sa.sa_family != AF_INET6))
+        return fail(err, "wgvsock.peer: '%s' does not match wgvsock.transport=%s",
+                    cfg->peer_text, wg_transport_name(cfg->transport));
+
+    /* peerkey */
+    if (!val[O_PEERKEY] || !*val[O_PEERKEY])
+        return fail(err, "missing option wgvsock.peerkey: the hub's WireGuard public key "
+                    "(wg pubkey < hub.key)");
+    if (kd_key_from_b64(cfg->peer_key, val[O_PEERKEY]))
+        return fail(err, "wgvsock.peerkey: not a WireGuard public key (expected 44 "
+                    "characters of base64, as printed by wg pubkey)");
+
+    /* seed: option, file, or the plugin's own (recommended) */
+    if (val[O_SEED] && val[O_SEED_FILE])
+        return fail(err, "give either wgvsock.seed or wgvsock.seed-file, not both");
+    if (val[O_SEED]) {
+        cfg->seed_source = NET_SEED_OPTION;
+        if (copy_str(cfg->seed_b64, sizeof(cfg->seed_b64), val[O_SEED]) ||
+            check_b64_secret(val[O_SEED], false))
+            goto bad_seed;
+    } else if (val[O_SEED_FILE]) {
+        cfg->seed_source = NET_SEED_FILE;
+        if (val[O_SEED_FILE][0] != '/' ||
+            copy_str(cfg->seed_file, sizeof(cfg->seed_file), val[O_SEED_FILE]))
+            return fail(err, "wgvsock.seed-file: expected an absolute path readable by the plugin");
+    } else {
+        cfg->seed_source = NET_SEED_PLUGIN;
+    }
+
+    /* additional */
+    if (copy_str(cfg->additional_b64, sizeof(cfg->additional_b64),
+                 val[O_ADDITIONAL] ? val[O_ADDITIONAL] : KD_DEFAULT_ADDITIONAL_B64) ||
+        check_b64_secret(cfg->additional_b64, true)) {
+        fail(err, "wgvsock.additional: not valid base64 (it must match the hub's "
+             "keyderive --add value)");
+        goto out;
+    }
+
+    /* keepalive */
+    cfg->keepalive = NET_DEFAULT_KEEPALIVE;
+    if (val[O_KEEPALIVE]) {
+        if (parse_uint(val[O_KEEPALIVE], 0, 65535, &num)) {
+            fail(err, "wgvsock.keepalive: '%.32s' is not a number of seconds between 0 "
+                 "(off) and 65535", val[O_KEEPALIVE]);
+            goto out;
+        }
+        cfg->keepalive = (uint16_t)num;
+    }
+
+    /* IPAM: an IPv4 pool is required, its address is what the key is
+     * derived from. */
+    v4 = json_object_get(request, "IPv4Data");
+    v6 = json_object_get(request, "IPv6Data");
+    if (!json_is_array(v4) || json_array_size(v4) == 0) {
+        fail(err, "no IPv4 subnet: wgvsock derives each container's key from its IPv4 "
+             "address, so the network needs one (docker network create --subnet ...)");
+        goto out;
+    }
+    if (v6 && !json_is_null(v6) && !json_is_array(v6)) {
+        fail(err, "malformed request: IPv6Data must be an array");
+        goto out;
+    }
+
+    /* mtu (checked after enable_ipv6 is known: IPv6 needs 1280) */
+    cfg->mtu = WG_DEFAULT_MTU;
+    if (val[O_MTU]) {
+        unsigned long min = cfg->ipv6 ? 1280 : NET_MTU_MIN;
+        if (parse_uint(val[O_MTU], min, NET_MTU_MAX, &num)) {
+            fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %d", val[O_MTU],
+                 min, NET_MTU_MAX);
+            goto out;
+        }
+        cfg->mtu = (unsigned)num;
+    }
+
+    /* allowed-ips: explicit; or for --internal only the network's own
+     * subnets (the hub's tunnel addresses); or everything. */
+    if (val[O_ALLOWED_IPS]) {
+        cfg->allowed_ips_set = true;
+        if (net_parse_allowed_ips(val[O_ALLOWED_IPS], cfg->allowed_ips, NET_ALLOWED_IPS_MAX,
+                                  &cfg->n_allowed_ips, err))
+            goto out;
+    }
+
+    for (i = 0; i < json_array_size(v4); i++) {
+        char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
+        if (parse_ipam(json_array_get(v4, i), AF_INET, "IPv4Data", pool_text, gw, &pool, err))
+            goto out;
+        if (i == 0) {
+            memcpy(cfg->pool4, pool_text, sizeof(pool_text));
+            memcpy(cfg->gateway4, gw, sizeof(gw));
+        }
+        if (cfg->internal && !cfg->allowed_ips_set && cfg->n_allowed_ips < NET_ALLOWED_IPS_MAX)
+            cfg->allowed_ips[cfg->n_allowed_ips++] = pool;
+    }
+    for (i = 0; v6 && json_is_array(v6) && i < json_array_size(v6); i++) {
+        char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
+        if (parse_ipam(json_array_get(v6, i), AF_INET6, "IPv6Data", pool_text, gw, &pool, err))
+            goto out;
+        if (i == 0) {
+            memcpy(cfg->pool6, pool_text, sizeof(pool_text));
+            memcpy(cfg->gateway6, gw, sizeof(gw));
+        }
+        if (cfg->internal && !cfg->allowed_ips_set && cfg->n_allowed_ips < NET_ALLOWED_IPS_MAX)
+            cfg->allowed_ips[cfg->n_allowed_ips++] = pool;
+    }
+    if (!cfg->allowed_ips_set && !cfg->internal) {
+        net_parse_allowed_ips("0.0.0.0/0,::/0", cfg->allowed_ips, NET_ALLOWED_IPS_MAX,
+                              &cfg->n_allowed_ips, err);
+    }
+
+    if (check_seed) {
+        struct kd_secret *seed = malloc(sizeof(*seed)), *add = malloc(sizeof(*add));
+        int r = (seed && add) ? net_config_secrets(cfg, plugin_seed_file, seed, add, err)
+                              : fail(err, "out of memory");
+        if (seed)
+            kd_secret_wipe(seed);
+        if (add)
+            kd_secret_wipe(add);
+        free(seed);
+        free(add);
+        if (r)
+            goto out;
+    }
+    ret = 0;
+out:
+    if (ret)
+        net_config_wipe(cfg);
+    return ret;
+
+bad_seed:
+    net_config_wipe(cfg);
+    return fail(err, "wgvsock.seed: not valid base64 (or empty); create a seed with "
+                "head -c 32 /dev/urandom | base64");
+}
+
+void net_config_wipe(struct net_config *cfg)
+{
+    if (cfg)
+        sodium_memzero(cfg->seed_b64, sizeof(cfg->seed_b64));
+}

@@ -1,0 +1,85 @@
+/* options.h - a wgvsock network's configuration, parsed and validated from
+ * Docker's CreateNetwork request.
+ *
+ * Everything a later CreateEndpoint or Join needs is decided here, so that a
+ * wrong option fails `docker network create` with a clear message instead of
+ * failing every `docker run` later.  The seed itself is not decoded here
+ * beyond validation: it is read again (from the option, a file, or the
+ * plugin's WGVSOCK_SEED_FILE) each time a key is derived, and wiped after.
+ */
+#ifndef WGVSOCK_PLUGIN_OPTIONS_H
+#define WGVSOCK_PLUGIN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "keyderive/keyderive.h"
+#include "wgcore/wgcore.h"
+
+#define NET_ALLOWED_IPS_MAX 64
+#define NET_DEFAULT_KEEPALIVE 25
+#define NET_MTU_MIN 576                 /* IPv4 minimum; 1280 with IPv6 */
+#define NET_MTU_MAX 65535
+#define NET_ERR_MAX 512                 /* size of an error message buffer */
+#define NET_SEED_B64_MAX 5600           /* base64 of KD_SECRET_MAX bytes + slack */
+#define NET_PATH_MAX 4096
+#define NET_ADDR_TEXT_MAX 64            /* "ffff:...:ffff/128" fits */
+
+enum net_seed_source {
+    NET_SEED_PLUGIN = 0,   /* the plugin's WGVSOCK_SEED_FILE (recommended) */
+    NET_SEED_OPTION,       /* wgvsock.seed / io.bestov.wg.seed */
+    NET_SEED_FILE,         /* wgvsock.seed-file */
+};
+
+struct net_config {
+    enum wg_transport_kind transport;
+    struct wg_endpoint peer;
+    char peer_text[WG_ENDPOINT_STR_MAX];      /* as the operator wrote it */
+    uint8_t peer_key[KD_KEY_LEN];
+    enum net_seed_source seed_source;
+    char seed_b64[NET_SEED_B64_MAX];          /* NET_SEED_OPTION only; secret */
+    char seed_file[NET_PATH_MAX];             /* NET_SEED_FILE only */
+    char additional_b64[NET_SEED_B64_MAX];    /* default KD_DEFAULT_ADDITIONAL_B64 */
+    uint16_t keepalive;                       /* seconds, 0 = off */
+    unsigned mtu;
+    bool allowed_ips_set;                     /* given explicitly */
+    size_t n_allowed_ips;
+    struct wg_allowedip allowed_ips[NET_ALLOWED_IPS_MAX];
+    bool internal;                            /* docker network create --internal */
+    bool ipv6;                                /* --ipv6 */
+    char pool4[NET_ADDR_TEXT_MAX];            /* IPv4Data[0].Pool, CIDR */
+    char gateway4[NET_ADDR_TEXT_MAX];         /* without prefix; "" if none */
+    char pool6[NET_ADDR_TEXT_MAX];            /* "" if none */
+    char gateway6[NET_ADDR_TEXT_MAX];
+};
+
+/* Fills *cfg from a CreateNetwork request object (its "Options", "IPv4Data"
+ * and "IPv6Data").  plugin_seed_file is the plugin's WGVSOCK_SEED_FILE (NULL
+ * or "" if unset).  With check_seed, the seed must be available and valid
+ * now (CreateNetwork); without it (reloading saved state) a missing seed
+ * file is not an error yet.  0, or -1 with a message for a person in err
+ * (never containing a secret). */
+int net_config_parse(struct net_config *cfg, const json_t *request,
+                     const char *plugin_seed_file, bool check_seed,
+                     char err[NET_ERR_MAX]);
+
+/* The network's seed and additional, decoded.  0, or -1 with err set.
+ * The caller wipes both with kd_secret_wipe(). */
+int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_file,
+                       struct kd_secret *seed, struct kd_secret *additional,
+                       char err[NET_ERR_MAX]);
+
+/* Reads and decodes a base64 seed file (at most 16 KiB, whitespace around
+ * the base64 allowed).  0, or -1 with err naming the file (not the content). */
+int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ERR_MAX]);
+
+/* Parses "CIDR[,CIDR...]" into out (at most max).  0 or -1 with err set. */
+int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max,
+                          size_t *n, char err[NET_ERR_MAX]);
+
+/* Wipes the secrets a config may hold. */
+void net_config_wipe(struct net_config *cfg);
+
+#endif

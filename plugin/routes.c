@@ -1,0 +1,243 @@
+/* routes.c - dispatch of every libnetwork remote-driver call, and the
+ * network-level calls themselves (the per-endpoint ones are endpoint.c).
+ *
+ * Request bodies are untrusted: anything that is not the JSON object a call
+ * expects gets a clear {"Err"} rather than a crash.  Bodies are never
+ * logged (CreateNetwork may carry a seed); only the call and its IDs are,
+ * at LOG_LEVEL=debug.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/endpoint.h"
+#include "plugin/log.h"
+#include "plugin/routes.h"
+
+typedef int (*handler_fn)(struct plugin *p, const json_t *req, json_t **resp,
+                          char err[NET_ERR_MAX]);
+
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, NET_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int h_activate(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    *resp = json_pack("{s:[s]}", "Implements", "NetworkDriver");
+    return 0;
+}
+
+static int h_capabilities(struct plugin *p, const json_t *req, json_t **resp,
+                          char err[NET_ERR_MAX])
+{
+    *resp = json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "local");
+    return 0;
+}
+
+/* Calls with nothing for us to do (global-scope allocation, discovery,
+ * port mapping: the hub does ingress), answered after checking the body. */
+static int h_empty(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
+{
+    *resp = json_object();
+    return 0;
+}
+
+static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
+                            char err[NET_ERR_MAX])
+{
+    char id[PL_ID_MAX + 1];
+    struct net_config *cfg;
+    json_t *saved;
+    int ret;
+
+    if (ep_get_id(req, "NetworkID", id, err))
+        return -1;
+    cfg = malloc(sizeof(*cfg));
+    if (!cfg)
+        return fail(err, "out of memory");
+    if (net_config_parse(cfg, req, p->seed_file, true, err)) {
+        free(cfg);
+        return -1;
+    }
+    /* What is saved is exactly what is parsed again at start-up. */
+    saved = json_pack("{s:i, s:s, s:O?, s:O?, s:O?}", "version", 1, "NetworkID", id,
+                      "Options", json_object_get(req, "Options"),
+                      "IPv4Data", json_object_get(req, "IPv4Data"),
+                      "IPv6Data", json_object_get(req, "IPv6Data"));
+    if (!saved) {
+        net_config_wipe(cfg);
+        free(cfg);
+        return fail(err, "out of memory");
+    }
+    state_lock(p->state);
+    /* Docker does not repeat CreateNetwork, but if it ever does (plugin
+     * re-enabled), the new request wins; existing endpoints stay. */
+    if (state_find_net(p->state, id))
+        state_del_net(p->state, id);
+    ret = state_add_net(p->state, id, cfg, saved);
+    state_unlock(p->state);
+    if (ret) {
+        net_config_wipe(cfg);
+        free(cfg);
+        json_decref(saved);
+        return fail(err, "cannot save network state: %s", strerror(-ret));
+    }
+    pl_info("network %.12s: transport %s, peer %s, subnet %s%s", id,
+            wg_transport_name(cfg->transport), cfg->peer_text, cfg->pool4,
+            cfg->internal ? ", internal" : "");
+    *resp = json_object();
+    return 0;
+}
+
+static int h_delete_network(struct plugin *p, const json_t *req, json_t **resp,
+                            char err[NET_ERR_MAX])
+{
+    char id[PL_ID_MAX + 1];
+
+    if (ep_get_id(req, "NetworkID", id, err))
+        return -1;
+    /* Docker deletes the endpoints first; anything left is ours to clean. */
+    for (;;) {
+        struct pl_endpoint *e = NULL;
+
+        state_lock(p->state);
+        for (struct pl_endpoint *i = p->state->eps; i; i = i->next)
+            if (!strcmp(i->net_id, id)) {
+                e = state_take_ep(p->state, i->id);
+                break;
+            }
+        state_unlock(p->state);
+        if (!e)
+            break;
+        if (e->dev)
+            p->tun->destroy(p->tun_ctx, e->dev);
+        free(e);
+    }
+    state_lock(p->state);
+    if (state_del_net(p->state, id) == 0)
+        pl_info("network %.12s deleted", id);
+    state_unlock(p->state);
+    *resp = json_object();
+    return 0;
+}
+
+static const struct route {
+    const char *path;
+    handler_fn fn;
+    bool needs_body;        /* the body must be a JSON object */
+} routes[] = {
+    { "/Plugin.Activate", h_activate, false },
+    { "/NetworkDriver.GetCapabilities", h_capabilities, false },
+    { "/NetworkDriver.CreateNetwork", h_create_network, true },
+    { "/NetworkDriver.DeleteNetwork", h_delete_network, true },
+    { "/NetworkDriver.AllocateNetwork", h_empty, true },
+    { "/NetworkDriver.FreeNetwork", h_empty, true },
+    { "/NetworkDriver.CreateEndpoint", ep_create, true },
+    { "/NetworkDriver.DeleteEndpoint", ep_delete, true },
+    { "/NetworkDriver.EndpointOperInfo", ep_info, true },
+    { "/NetworkDriver.Join", ep_join, true },
+    { "/NetworkDriver.Leave", ep_leave, true },
+    { "/NetworkDriver.DiscoverNew", h_empty, true },
+    { "/NetworkDriver.DiscoverDelete", h_empty, true },
+    { "/NetworkDriver.ProgramExternalConnectivity", h_empty, true },
+    { "/NetworkDriver.RevokeExternalConnectivity", h_empty, true },
+};
+
+static void set_body(struct route_reply *out, unsigned status, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    size_t len;
+
+    out->status = status;
+    if (!text) {
+        out->status = 500;
+        out->body = strdup("{\"Err\":\"wgvsock plugin: out of memory\"}\n");
+        return;
+    }
+    len = strlen(text);
+    out->body = realloc(text, len + 2);
+    if (!out->body) {
+        out->body = text;
+        return;
+    }
+    memcpy(out->body + len, "\n", 2);
+}
+
+static void set_err(struct route_reply *out, unsigned status, const char *msg)
+{
+    json_t *obj = json_pack("{s:s}", "Err", msg);
+
+    set_body(out, status, obj);
+    json_decref(obj);
+}
+
+void routes_handle(struct plugin *p, const char *path, const char *body, size_t len,
+                   struct route_reply *out)
+{
+    char err[NET_ERR_MAX] = "";
+    const struct route *r = NULL;
+    json_t *req = NULL, *resp = NULL;
+    json_error_t jerr;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (path && !strcmp(path, routes[i].path))
+            r = &routes[i];
+    if (!r) {
+        pl_debug("unknown call %.80s", path ? path : "(null)");
+        set_err(out, 404, "wgvsock plugin: unknown call");
+        return;
+    }
+    if (r->needs_body) {
+        req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req) {
+            snprintf(err, sizeof(err), "malformed request to %s: %s", path + 1, jerr.text);
+            goto error;
+        }
+        if (!json_is_object(req)) {
+            snprintf(err, sizeof(err), "malformed request to %s: expected a JSON object",
+                     path + 1);
+            goto error;
+        }
+    }
+    {
+        const char *net = req ? json_string_value(json_object_get(req, "NetworkID")) : NULL;
+        const char *ep = req ? json_string_value(json_object_get(req, "EndpointID")) : NULL;
+        pl_debug("%s network=%.12s endpoint=%.12s", path + 1, net ? net : "-", ep ? ep : "-");
+    }
+    if (r->fn(p, req, &resp, err)) {
+        if (!*err)
+            snprintf(err, sizeof(err), "%s failed", path + 1);
+        goto error;
+    }
+    set_body(out, 200, resp);
+    json_decref(resp);
+    json_decref(req);
+    return;
+error:
+    pl_err("%s: %s", path + 1, err);
+    /* Docker shows this to the user: say whose message it is. */
+    {
+        char msg[NET_ERR_MAX + 16];
+        snprintf(msg, sizeof(msg), "wgvsock: %s", err);
+        set_err(out, 200, msg);
+    }
+    json_decref(resp);
+    json_decref(req);
+}
+
+void route_reply_free(struct route_reply *r)
+{
+    if (r) {
+        free(r->body);
+        r->body = NULL;
+    }
+}
