@@ -32,6 +32,7 @@ include plugin/module.mk
 include tests/module.mk
 -include bench/module.mk
 -include tests/fuzz/module.mk
+-include tests/vm/module.mk
 -include plugin/managed.mk
 
 bins: $(BINS) $(TEST_BINS)

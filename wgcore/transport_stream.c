@@ -61,6 +61,14 @@
 #define STREAM_HASH_BUCKETS 256
 #define STREAM_READS_PER_EVENT 8            /* fairness between busy connections */
 #define STREAM_VSOCK_BUFSIZE (1u << 20)
+/* Linux hands out vsock ports (VMADDR_PORT_ANY, and the implicit bind of a
+ * connect()) from the whole 32-bit space, but wg(8) carries 16-bit ports:
+ * a listen port it cannot show, or a peer endpoint (our source port, as the
+ * accepting side records it) that `wg showconf | wg setconf` cannot read
+ * back.  So vsock ports are picked here, from the usual ephemeral range. */
+#define VSOCK_PORT_LO 32768u
+#define VSOCK_PORT_HI 60999u
+#define VSOCK_PORT_TRIES 32
 
 enum conn_state { CONN_DIALING, CONN_UP, CONN_BACKOFF };
 
@@ -251,6 +259,26 @@ static void wake(struct stream_transport *t)
     (void)!write(t->evfd, &one, sizeof(one));
 }
 
+/* Binds a vsock socket to VMADDR_CID_ANY and a free 16-bit port, trying
+ * VSOCK_PORT_TRIES ports from seed on.  0 or -errno. */
+static int vsock_bind16(int fd, uint32_t seed, uint16_t *bound)
+{
+    const uint32_t span = VSOCK_PORT_HI - VSOCK_PORT_LO + 1;
+    struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
+
+    for (int i = 0; i < VSOCK_PORT_TRIES; i++) {
+        /* an odd stride visits different ports, not a run of neighbours */
+        a.svm_port = VSOCK_PORT_LO + (seed + (uint32_t)i * 7919u) % span;
+        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            *bound = (uint16_t)a.svm_port;
+            return 0;
+        }
+        if (errno != EADDRINUSE)
+            return -errno;
+    }
+    return -EADDRINUSE;
+}
+
 /* ---- connection lifecycle (t->lock held) ---- */
 
 static struct conn *conn_new(struct stream_transport *t, const struct wg_endpoint *ep, bool dialed)
@@ -351,6 +379,12 @@ static void conn_dial(struct stream_transport *t, struct conn *c)
         return;
     }
     sock_opts(t, fd);
+    if (t->family == AF_VSOCK) {
+        uint16_t src;
+
+        /* if no 16-bit port is free, connect() still binds a 32-bit one */
+        (void)vsock_bind16(fd, rnd(t, 0xffffffffu), &src);
+    }
     r = connect(fd, &c->remote.addr.sa, wg_endpoint_socklen(&c->remote));
     if (r < 0 && errno != EINPROGRESS) {
         log_conn(WG_LOG_VERBOSE, "connect to", c, errno);
@@ -783,8 +817,20 @@ static int open_listener(struct stream_transport *t, uint16_t want, uint32_t fwm
             goto fail;
     }
     sock_opts(t, fd);
-    if (bind(fd, &a.addr.sa, wg_endpoint_socklen(&a)) < 0)
+    if (family == AF_VSOCK && !want) {
+        uint32_t seed;
+        int r;
+
+        if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+            seed = (uint32_t)now_ms();
+        r = vsock_bind16(fd, seed, bound);
+        if (r < 0) {
+            close(fd);
+            return r;
+        }
+    } else if (bind(fd, &a.addr.sa, wg_endpoint_socklen(&a)) < 0) {
         goto fail;
+    }
     if (listen(fd, 128) < 0)
         goto fail;
     alen = sizeof(a.addr);
