@@ -59,7 +59,7 @@ static int nsh_add(const char *tag, const char *suffix, char out[64])
 }
 
 /* Moves the calling thread into a named namespace (NULL: back home). */
-static int nsh_enter(const char *name)
+static inline int nsh_enter(const char *name)
 {
     char path[128];
     int fd, rc;
@@ -76,7 +76,7 @@ static int nsh_enter(const char *name)
 }
 
 /* Inode of a named namespace (to compare with an fd's). */
-static ino_t nsh_ino(const char *name)
+static inline ino_t nsh_ino(const char *name)
 {
     char path[128];
     struct stat st;
@@ -86,7 +86,7 @@ static ino_t nsh_ino(const char *name)
 }
 
 /* Does interface ifname exist in namespace ns? */
-static int nsh_has_link(const char *ns, const char *ifname)
+static inline int nsh_has_link(const char *ns, const char *ifname)
 {
     return nsh_sh("ip -n %s link show dev %s >/dev/null 2>&1", ns, ifname) == 0;
 }
