@@ -1,0 +1,614 @@
+/* test_wg_proto.c - two wg_proto instances handshaking and exchanging data
+ * in memory with a fake clock: message sizes, psk, bad mac1, replayed and
+ * stale initiations, padding, allowed-ips filtering, roaming, the cookie
+ * path under load, low-order keys, REJECT_AFTER_MESSAGES, get(). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "wg_proto_harness.h"
+#include "wgcore/allowedips.h"
+
+static struct h_node A, B;
+
+static int setup(void **state)
+{
+    (void)state;
+    h_node_init(&A, "192.0.2.1", 51820, 1);
+    h_node_init(&B, "192.0.2.2", 51821, 2);
+    h_add_peer(&A, &B, NULL);
+    h_add_peer(&B, &A, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_node_free(&A);
+    h_node_free(&B);
+    return 0;
+}
+
+static void test_handshake_and_data(void **state)
+{
+    (void)state;
+    /* No session: the packet is staged and an initiation goes out. */
+    assert_int_equal(h_send_ip(&A, &B, 100), WG_PKT_CONSUMED);
+    assert_int_equal(A.n_out, 1);
+    assert_int_equal(A.out[0].len, WG_MSG_INITIATION_LEN);
+    assert_int_equal(A.out[0].data[0], 1);
+    assert_memory_equal(A.out[0].data + 1, "\0\0\0", 3);
+    assert_true(wg_endpoint_equal(&A.out[0].ep, &B.addr));
+
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
+    assert_int_equal(B.out[0].data[0], 2);
+    /* the response's receiver index is the initiation's sender index */
+    assert_memory_equal(B.out[0].data + 8, A.out[0].data + 4, 0);
+    assert_true(wg_endpoint_equal(&B.out[0].ep, &A.addr));
+
+    h_deliver(&B, &A);
+    /* The staged packet is flushed: 120 bytes of IP -> padded to 128. */
+    assert_int_equal(A.n_out, 1);
+    assert_int_equal(A.out[0].len, 16 + 128 + 16);
+    assert_int_equal(A.out[0].data[0], 4);
+    assert_int_equal(wg_le64(A.out[0].data + 8), 0);   /* first counter */
+
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_in, 1);
+    assert_int_equal(B.in[0].len, 120);                  /* trimmed to the IP length */
+    assert_int_equal(B.in[0].data[20], 100);
+
+    /* B's session is confirmed: it sends directly. */
+    assert_int_equal(h_send_ip(&B, &A, 50), WG_PKT_SEND);
+    assert_int_equal(B.out[0].len, 16 + 80 + 16);
+    h_deliver(&B, &A);
+    assert_int_equal(A.n_in, 1);
+    assert_int_equal(A.in[0].len, 70);
+
+    /* and A again, second counter */
+    assert_int_equal(h_send_ip(&A, &B, 1), WG_PKT_SEND);
+    assert_int_equal(wg_le64(A.out[0].data + 8), 1);
+    assert_int_equal(A.out[0].len, 16 + 32 + 16);
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_in, 2);
+}
+
+static void test_handshake_from_responder_side(void **state)
+{
+    (void)state;
+    /* B starts this time. */
+    assert_int_equal(h_send_ip(&B, &A, 10), WG_PKT_CONSUMED);
+    h_pump(&A, &B);
+    assert_int_equal(A.n_in, 1);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 1);
+}
+
+static void test_padding(void **state)
+{
+    (void)state;
+    h_handshake(&A, &B);
+    for (uint32_t payload = 0; payload <= 40; payload++) {
+        uint32_t plen = 20 + payload;
+        uint32_t padded = (plen + 15) & ~15u;
+
+        assert_int_equal(h_send_ip(&A, &B, payload), WG_PKT_SEND);
+        assert_int_equal(A.out[0].len, 16 + padded + 16);
+        assert_int_equal((A.out[0].len - 32) % 16, 0);
+        h_deliver(&A, &B);
+        assert_int_equal(B.in[B.n_in - 1].len, plen);
+    }
+}
+
+static void test_psk(void **state)
+{
+    uint8_t psk[32], other[32];
+
+    (void)state;
+    randombytes_buf(psk, 32);
+    randombytes_buf(other, 32);
+    /* matching psk */
+    h_add_peer(&A, &B, psk);
+    h_add_peer(&B, &A, psk);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_CONSUMED);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 1);
+
+    /* mismatch: B answers (it cannot tell) but A cannot open the response */
+    h_now += 10 * WG_NSEC_PER_SEC;
+    h_add_peer(&B, &A, other);
+    struct wg_peer *pa = h_peer(&A, &B);
+    pthread_mutex_lock(&pa->lock);
+    wg_peer_zero_keys(pa);
+    pthread_mutex_unlock(&pa->lock);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_CONSUMED);
+    assert_int_equal(A.n_out, 1);
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
+    h_deliver(&B, &A);
+    assert_int_equal(A.last_verdict, WG_PKT_DROP);
+    assert_int_equal(A.n_out, 0);         /* no data, no keepalive */
+    assert_int_equal(B.n_in, 1);
+}
+
+static void test_bad_mac1_dropped(void **state)
+{
+    (void)state;
+    h_send_ip(&A, &B, 10);
+    assert_int_equal(A.n_out, 1);
+    A.out[0].data[WG_MSG_MAC1_OFF(148) + 3] ^= 1;
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DROP);
+    assert_int_equal(B.n_out, 0);
+
+    /* also a flipped bit in the body: mac1 no longer matches */
+    h_now += 6 * WG_NSEC_PER_SEC;
+    h_tick(&A);                           /* retransmit */
+    assert_int_equal(A.n_out, 1);
+    A.out[0].data[40] ^= 0x80;
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 0);
+
+    /* garbage of every handshake size and truncated data: silence */
+    uint8_t junk[200];
+    randombytes_buf(junk, sizeof(junk));
+    for (uint32_t len = 0; len < sizeof(junk); len++) {
+        for (uint8_t t = 1; t <= 4; t++) {
+            junk[0] = t; junk[1] = junk[2] = junk[3] = 0;
+            h_rx(&B, &A.addr, junk, len);
+            assert_int_not_equal(B.last_verdict, WG_PKT_DELIVER);
+        }
+    }
+    assert_int_equal(B.n_out, 0);
+}
+
+static void test_replayed_initiation(void **state)
+{
+    struct h_msg init;
+
+    (void)state;
+    h_send_ip(&A, &B, 10);
+    init = A.out[0];
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    h_drop_out(&B);
+    /* the same bytes again, much later: the timestamp is not newer */
+    h_now += 30 * WG_NSEC_PER_SEC;
+    h_rx(&B, &A.addr, init.data, init.len);
+    assert_int_equal(B.n_out, 0);
+    assert_int_equal(B.last_verdict, WG_PKT_DROP);
+}
+
+static void test_stale_timestamp(void **state)
+{
+    struct h_msg first;
+
+    (void)state;
+    h_send_ip(&A, &B, 10);
+    first = A.out[0];
+    h_drop_out(&A);
+    /* retransmission a few seconds later has a newer timestamp */
+    h_advance(6 * WG_NSEC_PER_SEC, &A, NULL);
+    assert_int_equal(A.n_out, 1);
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    h_drop_out(&B);
+    /* the older one arriving late is refused */
+    h_now += WG_NSEC_PER_SEC;
+    h_rx(&B, &A.addr, first.data, first.len);
+    assert_int_equal(B.n_out, 0);
+}
+
+static void test_initiation_flood_limit(void **state)
+{
+    struct wg_peer *pa = h_peer(&A, &B);
+
+    (void)state;
+    /* Two valid initiations from the same peer closer than 1/50 s: the
+     * second is refused even though its timestamp is newer; 40 ms later
+     * one is accepted again. */
+    h_send_ip(&A, &B, 10);
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    h_drop_out(&B);
+    for (int i = 0; i < 2; i++) {
+        h_now += i ? 40000000ull : 17000000ull;
+        pthread_mutex_lock(&pa->lock);
+        pa->has_sent_handshake = false;     /* bypass A's own rate limit */
+        wg_peer_send_initiation(pa, h_now, false);
+        pthread_mutex_unlock(&pa->lock);
+        assert_int_equal(A.n_out, 1);
+        h_deliver(&A, &B);
+        assert_int_equal(B.n_out, (unsigned)i);
+    }
+}
+
+static void test_allowed_ips_source_filter(void **state)
+{
+    uint8_t spoofed[4] = { 10, 0, 0, 99 };
+
+    (void)state;
+    h_handshake(&A, &B);
+    /* A routes 10.0.0.2 to B but claims a source B does not allow for A */
+    assert_int_equal(h_send_ip_from(&A, spoofed, B.inner, 10), WG_PKT_SEND);
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DROP);
+    assert_int_equal(B.n_in, 0);
+    /* honest source passes */
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DELIVER);
+
+    /* tx: a destination nobody owns is dropped */
+    uint8_t nowhere[4] = { 172, 16, 0, 1 };
+    assert_int_equal(h_send_ip_from(&A, A.inner, nowhere, 10), WG_PKT_DROP);
+    assert_int_equal(A.n_out, 0);
+}
+
+static void test_roaming(void **state)
+{
+    struct wg_endpoint moved;
+    struct wg_device_info info = { 0 };
+
+    (void)state;
+    h_handshake(&A, &B);
+    h_ep(&moved, "198.51.100.7", 40000);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    /* A's packet arrives from a new address */
+    h_rx(&B, &moved, A.out[0].data, A.out[0].len);
+    h_drop_out(&A);
+    assert_int_equal(B.last_verdict, WG_PKT_DELIVER);
+    assert_int_equal(h_send_ip(&B, &A, 10), WG_PKT_SEND);
+    assert_true(wg_endpoint_equal(&B.out[0].ep, &moved));
+    assert_int_equal(wg_proto_get(B.p, &info, h_now), 0);
+    assert_int_equal(info.n_peers, 1);
+    assert_true(wg_endpoint_equal(&info.peers[0].endpoint, &moved));
+    free(info.peers[0].allowed_ips);
+    free(info.peers);
+
+    /* an unauthenticated packet from elsewhere changes nothing */
+    struct wg_endpoint evil;
+    uint8_t junk[64] = { 4 };
+    h_ep(&evil, "203.0.113.66", 666);
+    memcpy(junk + 4, B.out[0].data + 4, 4);
+    h_drop_out(&B);
+    h_rx(&B, &evil, junk, sizeof(junk));
+    assert_int_equal(h_send_ip(&B, &A, 10), WG_PKT_SEND);
+    assert_true(wg_endpoint_equal(&B.out[0].ep, &moved));
+}
+
+static void test_cookie_under_load(void **state)
+{
+    uint8_t junk[WG_MSG_INITIATION_LEN];
+    struct wg_endpoint flooder;
+
+    (void)state;
+    h_ep(&flooder, "203.0.113.9", 9999);
+    /* Flood B with well-sized initiations (bad mac1) to put it under load. */
+    memset(junk, 0, sizeof(junk));
+    junk[0] = 1;
+    for (int i = 0; i < 300; i++)
+        h_rx(&B, &flooder, junk, sizeof(junk));
+    assert_int_equal(B.n_out, 0);   /* bad mac1 never answered, even under load */
+
+    h_send_ip(&A, &B, 10);
+    assert_int_equal(A.n_out, 1);
+    h_deliver(&A, &B);
+    /* no DH: a cookie reply */
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_COOKIE_LEN);
+    assert_int_equal(B.out[0].data[0], 3);
+    assert_true(wg_endpoint_equal(&B.out[0].ep, &A.addr));
+    h_deliver(&B, &A);
+    assert_int_equal(A.last_verdict, WG_PKT_CONSUMED);
+    assert_int_equal(A.n_out, 0);
+
+    /* A retries on its retransmit timer, now with mac2 */
+    h_advance(6 * WG_NSEC_PER_SEC, &A, NULL);
+    assert_int_equal(A.n_out, 1);
+    assert_false(sodium_is_zero(A.out[0].data + WG_MSG_MAC2_OFF(148), 16));
+    for (int i = 0; i < 300; i++)     /* still under load */
+        h_rx(&B, &flooder, junk, sizeof(junk));
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 1);
+
+    /* The cookie is bound to A's address: from elsewhere, mac2 fails and
+     * the sender gets a cookie reply again. */
+    h_now += 10 * WG_NSEC_PER_SEC;
+    struct wg_peer *pa = h_peer(&A, &B);
+    pthread_mutex_lock(&pa->lock);
+    wg_peer_send_initiation(pa, h_now, false);
+    pthread_mutex_unlock(&pa->lock);
+    for (int i = 0; i < 300; i++)
+        h_rx(&B, &flooder, junk, sizeof(junk));
+    h_rx(&B, &flooder, A.out[0].data, A.out[0].len);
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_COOKIE_LEN);
+    assert_true(wg_endpoint_equal(&B.out[0].ep, &flooder));
+}
+
+static void test_not_under_load_no_cookie(void **state)
+{
+    (void)state;
+    /* A few handshakes per second are not load: no cookie, plain DH. */
+    h_send_ip(&A, &B, 10);
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_out, 1);
+    assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
+}
+
+/* Low-order points of Curve25519 (and the all-zero key): DH with them is
+ * all zero, so no handshake may ever be sent to such a peer. */
+static const uint8_t low_order[][32] = {
+    { 0 },
+    { 1 },
+    { 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
+      0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
+    { 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b,
+      0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
+    { 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+};
+
+static void test_low_order_keys(void **state)
+{
+    struct wg_endpoint ep;
+    uint8_t inner[4] = { 10, 9, 0, 0 };
+
+    (void)state;
+    h_ep(&ep, "192.0.2.50", 5000);
+    for (unsigned i = 0; i < sizeof(low_order) / sizeof(low_order[0]); i++) {
+        inner[2] = (uint8_t)i;
+        assert_int_equal(h_add_peer_full(&A, low_order[i], &ep, inner, 24, NULL, 1), 0);
+        uint8_t dst[4] = { 10, 9, (uint8_t)i, 1 };
+        h_send_ip_from(&A, A.inner, dst, 10);
+    }
+    h_advance(200 * WG_NSEC_PER_SEC, &A, NULL);
+    for (unsigned i = 0; i < A.n_out; i++)
+        assert_false(wg_endpoint_equal(&A.out[i].ep, &ep));
+    /* The good peer is still fine. */
+    h_drop_out(&A);
+    h_handshake(&A, &B);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+}
+
+static void test_reject_after_messages(void **state)
+{
+    (void)state;
+    h_handshake(&A, &B);
+    struct wg_peer *pa = h_peer(&A, &B);
+    atomic_store(&pa->keypairs.current->send_counter, WG_REJECT_AFTER_MESSAGES - 1);
+    /* the last allowed counter still goes and is accepted */
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    assert_int_equal(wg_le64(A.out[0].data + 8), WG_REJECT_AFTER_MESSAGES - 1);
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DELIVER);
+    /* the next would exceed it: staged, and a new handshake starts */
+    h_now += 6 * WG_NSEC_PER_SEC;
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_CONSUMED);
+    assert_int_equal(A.n_out, 1);
+    assert_int_equal(A.out[0].len, WG_MSG_INITIATION_LEN);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 2);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    assert_true(wg_le64(A.out[0].data + 8) < 4);
+
+    /* receiving side: a counter at the limit is refused */
+    struct wg_peer *pb = h_peer(&B, &A);
+    h_drop_out(&A);
+    h_handshake(&A, &B);
+    (void)pb;
+    atomic_store(&pa->keypairs.current->send_counter, WG_REJECT_AFTER_MESSAGES);
+    assert_int_not_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+}
+
+static void test_replayed_data(void **state)
+{
+    struct h_msg m;
+
+    (void)state;
+    h_handshake(&A, &B);
+    h_send_ip(&A, &B, 10);
+    m = A.out[0];
+    h_deliver(&A, &B);
+    assert_int_equal(B.n_in, 1);
+    h_rx(&B, &A.addr, m.data, m.len);
+    assert_int_equal(B.last_verdict, WG_PKT_DROP);
+    assert_int_equal(B.n_in, 1);
+    /* tampered ciphertext */
+    h_send_ip(&A, &B, 10);
+    A.out[0].data[20] ^= 1;
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DROP);
+}
+
+static void test_get_and_counters(void **state)
+{
+    struct wg_device_info ia = { 0 }, ib = { 0 };
+    uint8_t psk[32];
+    struct timespec rt;
+
+    (void)state;
+    randombytes_buf(psk, 32);
+    h_add_peer(&A, &B, psk);
+    h_add_peer(&B, &A, psk);
+    assert_int_equal(h_add_peer_full(&A, B.pub, NULL, (const uint8_t[4]){ 10, 1, 0, 0 }, 16,
+                                     NULL, 25), 0);
+    h_pump(&A, &B);     /* persistent keepalive on: it starts a handshake */
+    h_send_ip(&A, &B, 100);
+    h_send_ip(&B, &A, 200);
+    h_pump(&A, &B);
+    assert_int_equal(wg_proto_get(A.p, &ia, h_now), 0);
+    assert_int_equal(wg_proto_get(B.p, &ib, h_now), 0);
+    assert_true(ia.has_private_key);
+    assert_memory_equal(ia.public_key, A.pub, 32);
+    assert_int_equal(ia.n_peers, 1);
+    assert_memory_equal(ia.peers[0].public_key, B.pub, 32);
+    assert_true(ia.peers[0].has_preshared_key);
+    assert_memory_equal(ia.peers[0].preshared_key, psk, 32);
+    assert_int_equal(ia.peers[0].persistent_keepalive, 25);
+    assert_true(ia.peers[0].has_endpoint);
+    assert_int_equal(ia.peers[0].n_allowed_ips, 2);
+    /* wire bytes as the kernel counts them: what one sent the other got */
+    assert_true(ia.peers[0].tx_bytes > 0);
+    assert_int_equal(ia.peers[0].tx_bytes, ib.peers[0].rx_bytes);
+    assert_int_equal(ib.peers[0].tx_bytes, ia.peers[0].rx_bytes);
+    /* 148 + keepalive 32 + 16+128+16 ; 92 + 16+224+16 */
+    assert_int_equal(ia.peers[0].tx_bytes, 148 + 32 + 160);
+    assert_int_equal(ib.peers[0].tx_bytes, 92 + 256);
+    /* CLOCK_REALTIME of the (fake) monotonic instant of the handshake */
+    uint64_t real = wg_proto_realtime_ns(h_now);
+    rt.tv_sec = (time_t)(real / WG_NSEC_PER_SEC);
+    assert_true(ia.peers[0].last_handshake.tv_sec != 0);
+    assert_true(llabs((long long)ia.peers[0].last_handshake.tv_sec - (long long)rt.tv_sec) < 5);
+    assert_true(ib.peers[0].last_handshake.tv_sec != 0);
+    for (unsigned i = 0; i < 2; i++) {
+        struct wg_device_info *in = i ? &ib : &ia;
+        for (size_t j = 0; j < in->n_peers; j++)
+            free(in->peers[j].allowed_ips);
+        free(in->peers);
+    }
+}
+
+static void test_apply_semantics(void **state)
+{
+    struct wg_device_config cfg = { 0 };
+    struct wg_peer_config pc = { 0 };
+    struct wg_allowedip bad = { .family = AF_INET, .cidr = 33 };
+    struct wg_device_info info = { 0 };
+
+    (void)state;
+    /* invalid allowed-ip: EINVAL, nothing changes */
+    uint8_t newpub[32];
+    randombytes_buf(newpub, 32);
+    memcpy(pc.public_key, newpub, 32);
+    pc.n_allowed_ips = 1;
+    pc.allowed_ips = &bad;
+    cfg.n_peers = 1;
+    cfg.peers = &pc;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), EINVAL);
+    assert_null(wg_proto_find_peer(A.p, newpub));
+
+    /* update_only does not create */
+    pc.n_allowed_ips = 0;
+    pc.allowed_ips = NULL;
+    pc.update_only = true;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_null(wg_proto_find_peer(A.p, newpub));
+    pc.update_only = false;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_non_null(wg_proto_find_peer(A.p, newpub));
+    /* our own public key as a peer is ignored */
+    memcpy(pc.public_key, A.pub, 32);
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_null(wg_proto_find_peer(A.p, A.pub));
+    /* remove */
+    memcpy(pc.public_key, newpub, 32);
+    pc.remove = true;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_null(wg_proto_find_peer(A.p, newpub));
+
+    /* replace_peers keeps only the listed peers; get lists in order */
+    struct wg_peer_config two[2] = { 0 };
+    memcpy(two[0].public_key, B.pub, 32);
+    memcpy(two[1].public_key, newpub, 32);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.replace_peers = true;
+    cfg.n_peers = 2;
+    cfg.peers = two;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_int_equal(wg_proto_get(A.p, &info, h_now), 0);
+    assert_int_equal(info.n_peers, 2);
+    assert_memory_equal(info.peers[0].public_key, B.pub, 32);
+    assert_memory_equal(info.peers[1].public_key, newpub, 32);
+    assert_int_equal(info.peers[0].n_allowed_ips, 0);   /* replaced peer is fresh */
+    free(info.peers);
+
+    /* removing the private key: no identity, no handshakes */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.has_private_key = true;
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    memset(&info, 0, sizeof(info));
+    assert_int_equal(wg_proto_get(A.p, &info, h_now), 0);
+    assert_false(info.has_private_key);
+    for (size_t j = 0; j < info.n_peers; j++)
+        free(info.peers[j].allowed_ips);
+    free(info.peers);
+}
+
+static void test_private_key_change_rehandshakes(void **state)
+{
+    struct wg_device_config cfg = { 0 };
+
+    (void)state;
+    h_handshake(&A, &B);
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_SEND);
+    h_pump(&A, &B);
+    /* A gets a new key; B learns it */
+    uint8_t oldpub[32];
+    memcpy(oldpub, A.pub, 32);
+    randombytes_buf(A.priv, 32);
+    crypto_scalarmult_base(A.pub, A.priv);
+    cfg.has_private_key = true;
+    memcpy(cfg.private_key, A.priv, 32);
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    h_add_peer(&B, &A, NULL);
+    /* the old session no longer sends: next packet starts a handshake */
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_CONSUMED);
+    assert_int_equal(A.out[0].len, WG_MSG_INITIATION_LEN);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 2);
+    assert_int_equal(B.in[1].len, 30);
+}
+
+static void test_many_peers_routing(void **state)
+{
+    struct h_node C;
+
+    (void)state;
+    h_node_init(&C, "192.0.2.3", 51822, 3);
+    h_add_peer(&A, &C, NULL);
+    h_add_peer(&C, &A, NULL);
+    h_send_ip(&A, &B, 10);
+    h_send_ip(&A, &C, 10);
+    assert_int_equal(A.n_out, 2);
+    assert_true(wg_endpoint_equal(&A.out[0].ep, &B.addr));
+    assert_true(wg_endpoint_equal(&A.out[1].ep, &C.addr));
+    h_node_free(&C);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_handshake_and_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_from_responder_side, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_padding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_psk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_mac1_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_initiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initiation_flood_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allowed_ips_source_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roaming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_under_load_no_cookie, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_low_order_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reject_after_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_and_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_key_change_rehandshakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_peers_routing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

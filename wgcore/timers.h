@@ -1,0 +1,55 @@
+/* timers.h - the per-peer timers of the whitepaper (section 6) and the
+ * kernel's timers.c, as deadlines on an injected monotonic clock.
+ *
+ * The events below arm and disarm them (caller holds the peer lock);
+ * wg_timers_run(), called from wg_proto_tick, fires the due ones.
+ *
+ *   retransmit_handshake  REKEY_TIMEOUT + jitter after an initiation; retries
+ *                         until REKEY_ATTEMPT_TIME, then gives up (staged
+ *                         packets dropped, keys zeroed later)
+ *   send_keepalive        KEEPALIVE_TIMEOUT after data received with nothing
+ *                         sent back (passive keepalive)
+ *   new_handshake         KEEPALIVE + REKEY_TIMEOUT + jitter after data sent
+ *                         with nothing heard back
+ *   zero_key_material     3 * REJECT_AFTER_TIME after the last new session
+ *   persistent_keepalive  every persistent_keepalive seconds of silence
+ */
+#ifndef WGVSOCK_TIMERS_H
+#define WGVSOCK_TIMERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct wg_peer;
+
+struct wg_timers {
+    /* deadlines in monotonic ns; 0 = not armed */
+    uint64_t retransmit_handshake;
+    uint64_t send_keepalive;
+    uint64_t new_handshake;
+    uint64_t zero_key_material;
+    uint64_t persistent_keepalive;
+    unsigned handshake_attempts;
+    bool need_another_keepalive;
+    bool sent_lastminute_handshake;
+};
+
+void wg_timers_data_sent(struct wg_peer *peer, uint64_t now);
+void wg_timers_data_received(struct wg_peer *peer, uint64_t now);
+void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer);
+void wg_timers_any_authenticated_packet_received(struct wg_peer *peer);
+void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t now);
+void wg_timers_handshake_initiated(struct wg_peer *peer, uint64_t now);
+void wg_timers_handshake_complete(struct wg_peer *peer, uint64_t now);
+void wg_timers_session_derived(struct wg_peer *peer, uint64_t now);
+void wg_timers_stop(struct wg_peer *peer);
+
+/* Fires every due timer; returns the earliest remaining deadline, or
+ * UINT64_MAX if none is armed.  Caller holds the config read lock and the
+ * peer lock. */
+uint64_t wg_timers_run(struct wg_peer *peer, uint64_t now);
+
+/* REKEY_TIMEOUT jitter: uniform in [0, 1/3 s). */
+uint64_t wg_timers_jitter(void);
+
+#endif
