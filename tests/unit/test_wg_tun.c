@@ -19,7 +19,7 @@
 #include "wgcore/tun.h"
 
 static char ns_a[64], ns_b[64];
-static uint8_t bufs[4][WG_PKT_CAP];
+static uint8_t bufs[4][(WG_PKT_CAP + 63) & ~63u] __attribute__((aligned(64)));
 
 static int setup(void **state)
 {
