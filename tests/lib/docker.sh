@@ -1,0 +1,189 @@
+# A private dockerd for one test (sourced; needs tests/lib/e2e.sh first).
+#
+#   dk_start             containerd + dockerd of our own inside $E2E_NS
+#   dk ARGS...           the docker CLI talking to it
+#   dk_busybox           import the image "busybox" from Debian's busybox-static
+#   dk_plugin_dir        where a plugin socket must go for dockerd to find it
+#
+# Isolation from any other dockerd on the machine (CI images often run one):
+#   - own --data-root, --exec-root, --pidfile, API socket (-H), --config-file;
+#   - own containerd (own root, state and socket), so the system containerd's
+#     "moby" namespace is never touched;
+#   - dockerd and containerd run in a private mount namespace where
+#     /run/docker/plugins (plugin discovery) is a directory of this test and
+#     /run/containerd (shim sockets) a tmpfs: a plugin socket of this test is
+#     seen by this dockerd only, and nothing leaks into the host's /run;
+#   - inside the test's network namespace, with --bridge=none and
+#     --iptables=false: no docker0, no NAT rules, no host interfaces.
+# Everything is stopped and removed by the e2e_defer stack.
+
+[ -n "${_DK_SH:-}" ] && return 0
+_DK_SH=1
+
+dk_find_cli() {
+    local c
+    for c in /usr/bin/docker /usr/local/bin/docker "$(command -v docker 2>/dev/null)"; do
+        [ -n "$c" ] && [ -x "$c" ] && { DK_CLI=$c; return 0; }
+    done
+    return 1
+}
+
+dk() { DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DK/cli "$DK_CLI" "$@"; }
+
+dk_plugin_dir() { echo "$DK/plugins"; }
+
+dk_start() {
+    e2e_need_tool dockerd containerd runc unshare
+    dk_find_cli || skip "docker CLI not installed (make deps installs docker.io)"
+    [ -n "${E2E_NS:-}" ] || e2e_netns
+    # Short: managed plugins put sockets at EXEC_ROOT/plugins/<64 hex>/x.sock
+    # and a unix socket path has at most 107 bytes.
+    DK=$(mktemp -d /tmp/dk.XXXXXX)
+    chmod 711 "$DK"
+    mkdir -p "$DK/data" "$DK/x" "$DK/plugins" "$DK/cli" "$DK/ctd-root" "$DK/ctd-state"
+    DOCKER_HOST=unix://$DK/api.sock
+    export DOCKER_HOST
+    echo '{}' >"$DK/daemon.json"
+    cat >"$DK/containerd.toml" <<EOF
+version = 2
+root = "$DK/ctd-root"
+state = "$DK/ctd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$DK/ctd.sock"
+[ttrpc]
+  address = "$DK/ctd.sock.ttrpc"
+[debug]
+  address = "$DK/ctd-debug.sock"
+EOF
+    # Mount points for the private mount namespace must exist on the host.
+    mkdir -p /run/docker/plugins /run/containerd
+    cat >"$DK/start.sh" <<EOF
+#!/bin/sh
+set -e
+mount --make-rprivate /
+# A sysfs of this network namespace (libnetwork reads /sys/class/net), with
+# the cgroup hierarchies moved over from the old one.
+mkdir -p "$DK/cg"
+mount --rbind /sys/fs/cgroup "$DK/cg"
+mount -t sysfs sysfs /sys
+mount --move "$DK/cg" /sys/fs/cgroup
+mount --bind "$DK/plugins" /run/docker/plugins
+mount -t tmpfs -o mode=711 tmpfs /run/containerd
+containerd --config "$DK/containerd.toml" >"$DK/containerd.log" 2>&1 &
+echo \$! >"$DK/containerd.pid"
+i=0; while [ ! -S "$DK/ctd.sock" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done
+exec dockerd --data-root "$DK/data" --exec-root "$DK/x" --pidfile "$DK/docker.pid" \\
+    -H "unix://$DK/api.sock" --config-file "$DK/daemon.json" --containerd "$DK/ctd.sock" \\
+    --bridge=none --iptables=false --ip-masq=false --userland-proxy=false \\
+    --storage-driver=${DK_STORAGE:-overlay2} --exec-opt native.cgroupdriver=cgroupfs \\
+    --log-level=${DK_LOG_LEVEL:-info}
+EOF
+    chmod +x "$DK/start.sh"
+    log "starting dockerd in netns $E2E_NS, root $DK"
+    nsenter --net="/run/netns/$E2E_NS" unshare -m --propagation private "$DK/start.sh" >"$DK/dockerd.log" 2>&1 &
+    DK_PID=$!
+    e2e_defer "dk_stop"
+    if ! wait_for 60 dk_alive_version || ! kill -0 "$DK_PID" 2>/dev/null; then
+        tail -n 30 "$DK/dockerd.log" "$DK/containerd.log" 2>/dev/null
+        die "dockerd did not come up"
+    fi
+    log "dockerd up ($(dk version --format '{{.Server.Version}}'))"
+}
+
+dk_alive_version() {
+    kill -0 "$DK_PID" 2>/dev/null || { echo "dockerd exited"; return 0; }
+    dk version
+}
+
+# dk_stop: remove containers, stop dockerd then containerd, and kill whatever
+# is left in their mount namespace (shims), then remove the whole tree.
+dk_stop() {
+    [ -n "${DK_PID:-}" ] || return 0
+    local mntns p
+    mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
+    dk ps -aq 2>/dev/null | xargs -r timeout 60 "$DK_CLI" -H "$DOCKER_HOST" rm -f >/dev/null 2>&1
+    kill_wait "$DK_PID" 20
+    [ -f "$DK/containerd.pid" ] && kill_wait "$(cat "$DK/containerd.pid")" 10
+    if [ -n "$mntns" ]; then
+        for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && kill -9 "${p#/proc/}" 2>/dev/null
+        done
+    fi
+    DK_PID=
+    [ "${E2E_KEEP:-}" = 1 ] && { echo "E2E_KEEP=1: docker tree kept in $DK"; return 0; }
+    # overlay mounts lived in the private namespace, which is gone now.
+    rm -rf "$DK" 2>/dev/null || { sleep 1; rm -rf "$DK"; }
+}
+
+# dk_busybox: the image "busybox" made from Debian's static busybox (there is
+# no registry): /bin/busybox plus one symlink per applet.
+dk_busybox() {
+    local bb r a
+    for bb in /bin/busybox /usr/bin/busybox; do [ -x "$bb" ] && break; done
+    file -L "$bb" 2>/dev/null | grep -q 'statically linked' || ldd "$bb" 2>&1 | grep -q 'not a dynamic' \
+        || skip "static busybox not installed (make deps installs busybox-static)"
+    r=$E2E_TMP/bbroot
+    mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/proc" "$r/sys" "$r/dev" "$r/root" "$r/var/run"
+    cp "$bb" "$r/bin/busybox"
+    for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"; done
+    ln -s bin "$r/sbin"
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+    echo 'root:x:0:' >"$r/etc/group"
+    tar -C "$r" -c . | dk import -c 'CMD ["/bin/sh"]' - busybox:latest >/dev/null \
+        || die "docker import of busybox failed"
+    rm -rf "$r"
+}
+
+# dk_logs: the daemon's log (for failure reports).
+dk_logs() { tail -n "${1:-40}" "$DK/dockerd.log"; }
+
+# plugin_start [VAR=VALUE...]: wgvsock-plugin in $E2E_NS, its socket where
+# this dockerd (and only this one) discovers the driver "wgvsock"; state in
+# $PL_STATE.  Environment assignments (WGVSOCK_SEED_FILE=...) go to the plugin.
+plugin_start() {
+    e2e_need_bin wgvsock-plugin
+    PL_STATE=${PL_STATE:-$E2E_TMP/state}
+    PL_SOCK=$DK/plugins/wgvsock.sock
+    PL_LOG=$E2E_TMP/plugin.log
+    env LOG_LEVEL=${PL_LOG_LEVEL:-debug} "$@" ip netns exec "$E2E_NS" \
+        "$E2E_BIN/wgvsock-plugin" --socket "$PL_SOCK" --state-dir "$PL_STATE" >>"$PL_LOG" 2>&1 &
+    PL_PID=$!
+    e2e_defer "plugin_stop"
+    wait_for 10 plugin_answers || { tail -n 20 "$PL_LOG"; die "plugin did not answer on $PL_SOCK"; }
+    log "plugin up (pid $PL_PID)"
+}
+plugin_stop() { [ -n "${PL_PID:-}" ] && kill_wait "$PL_PID" 10; PL_PID=; }
+# plugin_call METHOD BODY: POST to the plugin like dockerd does; prints the answer.
+plugin_call() {
+    curl -sS --max-time 5 --unix-socket "$PL_SOCK" -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+        -H 'Content-Type:' --data-binary "$2" "http://plugin/$1"
+}
+plugin_answers() { plugin_call Plugin.Activate '{}' | grep -q NetworkDriver; }
+
+# Container facts.
+ct_ip() { dk inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
+ct_epid() { dk inspect -f "{{(index .NetworkSettings.Networks \"$2\").EndpointID}}" "$1"; }
+ct_links() { dk exec "$1" ip -o link | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
+# wgnet_create NAME [ARGS...]: a wgvsock network to the test's hub (udp unless
+# -o wgvsock.transport=... follows in ARGS), with the test's additional.
+wgnet_create() {
+    local name=$1; shift
+    dk network create --driver "${WGNET_DRIVER:-wgvsock}" --subnet "$HUB_SUBNET" --gateway "$HUB_ADDR" \
+        -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.additional="$E2E_ADD" \
+        "$@" "$name"
+}
+# expect_network_error WHAT WORD ARGS...: network create must fail with a
+# message containing WORD (case-insensitive) and leave no network behind.
+expect_network_error() {
+    local what=$1 word=$2 out; shift 2
+    E2E_CHECKS=$((E2E_CHECKS + 1))
+    if out=$(dk network create --driver "${WGNET_DRIVER:-wgvsock}" "$@" badnet 2>&1); then
+        fail "$what: network create succeeded"; dk network rm badnet >/dev/null 2>&1; return 1
+    fi
+    echo "$out" | grep -qi -- "$word" || { fail "$what: error lacks '$word': $out"; return 1; }
+    if dk network inspect badnet >/dev/null 2>&1; then
+        fail "$what: a network was left behind"; dk network rm badnet >/dev/null 2>&1; return 1
+    fi
+    log "ok: $what -> $(echo "$out" | tail -1 | cut -c1-160)"
+}
