@@ -41,11 +41,11 @@ static void keypair(uint8_t priv[32], uint8_t pub[32])
     assert_int_equal(crypto_scalarmult_curve25519_base(pub, priv), 0);
 }
 
-static struct wg_device *create_in(const char *ns, const char *ifname, unsigned mtu,
-                                   const char *control_dir)
+static struct wg_device *create_kind(const char *ns, const char *ifname, unsigned mtu,
+                                     const char *control_dir, enum wg_transport_kind kind)
 {
     struct wg_device_params p = {
-        .ifname = ifname, .transport = WG_TRANSPORT_UDP, .control_dir = control_dir, .mtu = mtu,
+        .ifname = ifname, .transport = kind, .control_dir = control_dir, .mtu = mtu,
     };
     struct wg_device *d = NULL;
 
@@ -54,6 +54,12 @@ static struct wg_device *create_in(const char *ns, const char *ifname, unsigned 
     assert_int_equal(nsh_enter(NULL), 0);
     assert_non_null(d);
     return d;
+}
+
+static struct wg_device *create_in(const char *ns, const char *ifname, unsigned mtu,
+                                   const char *control_dir)
+{
+    return create_kind(ns, ifname, mtu, control_dir, WG_TRANSPORT_UDP);
 }
 
 static void peer_cfg(struct wg_peer_config *pc, struct wg_allowedip *aip, const uint8_t pub[32],
@@ -548,6 +554,72 @@ static void test_control_socket_gone(void **state)
     rmdir(dir);
 }
 
+/* The same device over the TCP stream transport: B listens, A dials. */
+static void test_tcp_pair(void **state)
+{
+    char ia[IFNAMSIZ], ib[IFNAMSIZ];
+    struct wg_device *a, *b;
+    struct wg_device_config cfg;
+    struct wg_peer_config pc;
+    struct wg_allowedip aip;
+    uint16_t pb;
+    int sa, sb;
+
+    snprintf(ia, sizeof(ia), "wdta%d", (int)getpid() % 100000);
+    snprintf(ib, sizeof(ib), "wdtb%d", (int)getpid() % 100000);
+    b = create_kind(ns_b, ib, 0, "", WG_TRANSPORT_TCP);
+    a = create_kind(ns_a, ia, 0, "", WG_TRANSPORT_TCP);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.has_private_key = true;
+    memcpy(cfg.private_key, priv_b, 32);
+    cfg.has_listen_port = true;
+    peer_cfg(&pc, &aip, pub_a, NULL, 0, "10.205.0.1");
+    cfg.n_peers = 1;
+    cfg.peers = &pc;
+    assert_int_equal(wg_device_apply(b, &cfg), 0);
+    pb = dev_port(b);
+    assert_true(pb != 0);
+    assert_int_equal(nsh_sh("ip netns exec %s ss -Htln | grep -q ':%u '", ns_b, pb), 0);
+    memcpy(cfg.private_key, priv_a, 32);
+    cfg.has_listen_port = false;
+    peer_cfg(&pc, &aip, pub_b, U_B, pb, "10.205.0.2");
+    assert_int_equal(wg_device_apply(a, &cfg), 0);
+    assert_int_equal(nsh_sh("ip -n %s addr add 10.205.0.1/24 dev %s && "
+                            "ip -n %s addr add 10.205.0.2/24 dev %s", ns_a, ia, ns_b, ib), 0);
+    sa = sock_in(ns_a, "10.205.0.1", 7011);
+    sb = sock_in(ns_b, "10.205.0.2", 7012);
+    ping_through(sa, sb, "10.205.0.2", 7012, 500);
+    ping_through(sb, sa, "10.205.0.1", 7011, 1392);
+    close(sa);
+    close(sb);
+    wg_device_destroy(a);
+    wg_device_destroy(b);
+    assert_false(nsh_has_link(ns_a, ia));
+    assert_false(nsh_has_link(ns_b, ib));
+}
+
+/* A container's namespace goes away with the TUN still inside: the kernel
+ * deletes the interface, and the device notices. */
+static void test_netns_deleted(void **state)
+{
+    char name[IFNAMSIZ], ns_d[64];
+    struct wg_device *d;
+    struct waiter w;
+
+    snprintf(name, sizeof(name), "wdd%d", (int)getpid() % 100000);
+    assert_int_equal(nsh_add("dev", "d", ns_d), 0);
+    d = create_in(ns_c, name, 0, "");
+    assert_int_equal(nsh_sh("ip -n %s link set %s netns %s", ns_c, name, ns_d), 0);
+    assert_true(nsh_has_link(ns_d, name));
+    w.dev = d;
+    w.reason = NULL;
+    assert_int_equal(pthread_create(&w.thread, NULL, wait_main, &w), 0);
+    assert_int_equal(nsh_sh("ip netns del %s", ns_d), 0);
+    assert_non_null(join_within(&w, 15));
+    assert_string_equal(w.reason, "interface deleted");
+    wg_device_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +633,8 @@ int main(void)
         cmocka_unit_test(test_moved_netns),
         cmocka_unit_test(test_destroy_removes),
         cmocka_unit_test(test_control_socket_gone),
+        cmocka_unit_test(test_tcp_pair),
+        cmocka_unit_test(test_netns_deleted),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
