@@ -1,6 +1,7 @@
 /* peer.c - a peer's lifetime, the messages we send it outside the batched
  * data path (handshakes, keepalives, staged packets), and key freshness. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -102,6 +103,16 @@ struct wg_peer *wg_peer_lookup(struct wg_proto *p, const uint8_t public_key[32])
     return NULL;
 }
 
+const char *wg_peer_name(const struct wg_peer *peer, char out[WG_PEER_NAME_LEN])
+{
+    char b64[48];
+
+    sodium_bin2base64(b64, sizeof(b64), peer->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
+    /* 44 chars: show the first and last four of the 43 significant ones */
+    snprintf(out, WG_PEER_NAME_LEN, "peer(%.4s\u2026%.4s)", b64, b64 + 39);
+    return out;
+}
+
 void wg_peer_emit(struct wg_peer *peer, const uint8_t *msg, uint32_t len)
 {
     struct wg_proto *p = peer->proto;
@@ -131,6 +142,9 @@ void wg_peer_send_initiation(struct wg_peer *peer, uint64_t now, bool is_retry)
         return;     /* no identity, or a low-order peer key: never send */
     peer->last_sent_handshake = now;
     peer->has_sent_handshake = true;
+    char name[WG_PEER_NAME_LEN];
+    wg_log(WG_LOG_DEBUG, "%s: sending handshake initiation%s", wg_peer_name(peer, name),
+           is_retry ? " (retry)" : "");
     wg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
     wg_timers_any_authenticated_packet_traversal(peer, now);
     wg_timers_any_authenticated_packet_sent(peer);
@@ -261,6 +275,9 @@ void wg_peer_keep_key_fresh_recv(struct wg_peer *peer, uint64_t now)
 
 void wg_peer_zero_keys(struct wg_peer *peer)
 {
+    char name[WG_PEER_NAME_LEN];
+
+    wg_log(WG_LOG_DEBUG, "%s: zeroing keys", wg_peer_name(peer, name));
     wg_noise_handshake_clear(&peer->handshake, &peer->proto->index);
     wg_keypairs_clear(&peer->keypairs, &peer->proto->index);
 }

@@ -101,6 +101,10 @@ void wg_peer_remove(struct wg_proto *p, struct wg_peer *peer);
 /* cfg lock held (either way). */
 struct wg_peer *wg_peer_lookup(struct wg_proto *p, const uint8_t public_key[32]);
 
+/* "peer(AbCd…WxYz)" from the public key, as wireguard-go logs peers. */
+#define WG_PEER_NAME_LEN 24
+const char *wg_peer_name(const struct wg_peer *peer, char out[WG_PEER_NAME_LEN]);
+
 /* Sending, peer lock (and cfg read lock) held. */
 void wg_peer_emit(struct wg_peer *peer, const uint8_t *msg, uint32_t len);
 void wg_peer_send_initiation(struct wg_peer *peer, uint64_t now, bool is_retry);

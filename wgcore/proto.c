@@ -530,6 +530,9 @@ static void rx_initiation(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
     }
     pkt->verdict = WG_PKT_CONSUMED;
     handshake_authenticated(peer, &pkt->ep, pkt->len, now);
+    char name[WG_PEER_NAME_LEN];
+    wg_log(WG_LOG_DEBUG, "%s: received handshake initiation, sending response",
+           wg_peer_name(peer, name));
 
     if (wg_noise_create_response(&resp, &peer->handshake, &p->index)) {
         wg_cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now);
@@ -571,6 +574,8 @@ static void rx_response(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
         return;
     pthread_mutex_lock(&peer->lock);
     if (!peer->dead && wg_noise_consume_response(msg, &peer->handshake, &p->id)) {
+        char name[WG_PEER_NAME_LEN];
+        wg_log(WG_LOG_DEBUG, "%s: received handshake response", wg_peer_name(peer, name));
         pkt->verdict = WG_PKT_CONSUMED;
         handshake_authenticated(peer, &pkt->ep, pkt->len, now);
         kp = wg_noise_begin_session(&peer->handshake, &p->index, now);
@@ -596,8 +601,11 @@ static void rx_cookie(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
     if (!peer)
         return;
     pthread_mutex_lock(&peer->lock);
-    if (!peer->dead && wg_cookie_consume_reply(&peer->cookie, msg, now) == 0)
+    if (!peer->dead && wg_cookie_consume_reply(&peer->cookie, msg, now) == 0) {
+        char name[WG_PEER_NAME_LEN];
+        wg_log(WG_LOG_DEBUG, "%s: received cookie reply", wg_peer_name(peer, name));
         pkt->verdict = WG_PKT_CONSUMED;
+    }
     pthread_mutex_unlock(&peer->lock);
     wg_peer_put(peer);
 }
@@ -622,6 +630,9 @@ static void rx_handshake(struct wg_proto *p, struct wg_pkt *pkt, uint32_t type, 
         struct wg_msg_cookie reply;
 
         /* Prove your address first: a cookie reply, no DH. */
+        char eps[WG_ENDPOINT_STR_MAX];
+        wg_endpoint_format_human(&pkt->ep, eps);
+        wg_log(WG_LOG_DEBUG, "under load: sending cookie reply to %s", eps);
         wg_cookie_reply_create(&reply, &p->cookie_checker, msg, pkt->len, wg_le32(msg + 4),
                                &pkt->ep, now);
         pkt->verdict = WG_PKT_CONSUMED;
@@ -635,6 +646,12 @@ static void rx_handshake(struct wg_proto *p, struct wg_pkt *pkt, uint32_t type, 
         rx_initiation(p, pkt, now);
     else
         rx_response(p, pkt, now);
+    if (pkt->verdict != WG_PKT_CONSUMED) {
+        char eps[WG_ENDPOINT_STR_MAX];
+        wg_endpoint_format_human(&pkt->ep, eps);
+        wg_log(WG_LOG_DEBUG, "invalid handshake %s from %s",
+               type == WG_MSG_INITIATION ? "initiation" : "response", eps);
+    }
 }
 
 /* ---- RX: data path ---- */
@@ -802,10 +819,13 @@ void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_endpoint 
     for (struct wg_peer *peer = p->peers_head; peer; peer = peer->next) {
         pthread_mutex_lock(&peer->lock);
         if (!peer->dead && wg_endpoint_equal(&peer->endpoint, ep)) {
+            /* The keepalive reaches a peer that kept its session (the Go
+             * side only lost the connection); a peer that restarted lost
+             * it and would otherwise wait ~15 s for our data timeout:
+             * the initiation (rate-limited) re-keys both at once. */
             if (wg_keypair_can_send(peer->keypairs.current, now))
                 wg_peer_send_keepalive(peer, now);
-            else
-                wg_peer_send_initiation(peer, now, false);
+            wg_peer_send_initiation(peer, now, false);
         }
         pthread_mutex_unlock(&peer->lock);
     }

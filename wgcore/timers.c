@@ -86,6 +86,9 @@ static void expired_retransmit_handshake(struct wg_peer *peer, uint64_t now)
     if (peer->timers.handshake_attempts > WG_MAX_TIMER_HANDSHAKES) {
         /* Tried for REKEY_ATTEMPT_TIME: give up on the queued packets and
          * stop; the keys go when zero_key_material fires. */
+        char name[WG_PEER_NAME_LEN];
+        wg_log(WG_LOG_DEBUG, "%s: handshake did not complete after %u attempts, giving up",
+               wg_peer_name(peer, name), WG_MAX_TIMER_HANDSHAKES + 2);
         peer->timers.send_keepalive = 0;
         wg_peer_purge_staged(peer);
         if (!peer->timers.zero_key_material)
