@@ -182,12 +182,14 @@ W() { local ns=$1; shift; ip netns exec "$ns" wg "$@"; }
 
 # nsl_pair IMPL_A IMPL_B [PORT_A PORT_B]: namespaces NS_A/NS_B over a veth,
 # devices IF_A/IF_B, keys a/b, each the other's peer over the IPv4 underlay
-# with the tunnel /32 and /128 as allowed-ips.
+# with the tunnel /32 and /128 as allowed-ips.  NSL_PAIR (one character)
+# names a second pair beside the first.
 nsl_pair() {
     IMPL_A=$1 IMPL_B=$2 PORT_A=${3:-51820} PORT_B=${4:-51821}
-    nsl_ns a NS_A && nsl_ns b NS_B || return 1
+    local t=${NSL_PAIR:-}
+    nsl_ns a$t NS_A && nsl_ns b$t NS_B || return 1
     nsl_veth "$NS_A" "$NS_B" || return 1
-    IF_A=${NSL_IFP}a IF_B=${NSL_IFP}b
+    IF_A=${NSL_IFP}a$t IF_B=${NSL_IFP}b$t
     nsl_keys a; nsl_keys b
     nsl_start "$NS_A" "$IF_A" "$IMPL_A" || return 1
     nsl_start "$NS_B" "$IF_B" "$IMPL_B" || return 1
@@ -197,6 +199,17 @@ nsl_pair() {
         peer "$(nsl_pub b)" endpoint "$U4_B:$PORT_B" allowed-ips "$T4_B/32,$T6_B/128" || return 1
     W "$NS_B" set "$IF_B" private-key "$NSL_TMP/b.key" listen-port "$PORT_B" \
         peer "$(nsl_pub a)" endpoint "$U4_A:$PORT_A" allowed-ips "$T4_A/32,$T6_A/128" || return 1
+}
+
+# nsl_unpair: stops the pair's devices and deletes its namespaces.
+nsl_unpair() {
+    nsl_stop "$IF_A"; nsl_stop "$IF_B"
+    local n
+    for n in "$NS_A" "$NS_B"; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+        ip netns del "$n" 2>/dev/null
+    done
+    rm -f "$NSL_SOCKDIR/$IF_A.sock" "$NSL_SOCKDIR/$IF_B.sock"
 }
 
 # nsl_ping NS DST [COUNT [DEADLINE [ping options...]]]: COUNT replies within DEADLINE s.

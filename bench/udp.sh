@@ -1,0 +1,107 @@
+#!/bin/bash
+# bench/udp.sh - WireGuard over UDP between two network namespaces (veth):
+# iperf3 TCP single stream, -P 4 and -R, plus ping RTT, for wgvsockd<->wgvsockd
+# and Debian wireguard-go<->wireguard-go in the same run, interleaved, with the
+# ratio.  The issue's bar: wgvsockd single stream >= 1.5x wireguard-go.
+#
+#   bench/udp.sh                       5 s per iperf3 test, one round
+#   BENCH_SECONDS=10 BENCH_ROUNDS=3 bench/udp.sh    median of 3 rounds
+#   BENCH_MIN_RATIO=1.5 bench/udp.sh   exit 1 when single stream is below the bar
+#   BENCH_IMPLS="wgvsockd" ...         only one side
+#   BENCH_PERF=1 ...                   also `perf record -g` wgvsockd's sender
+#                                      (A) during one single-stream run; report in
+#                                      $BUILD/bench-logs/udp-perf.txt
+#
+# Figures depend on the machine and on whatever else runs on it: the
+# ratio, measured in one run, is the number to compare.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/netns.sh
+T=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-1}
+IMPLS=${BENCH_IMPLS:-wgvsockd wggo}
+nsl_require $IMPLS iperf3 python3 ss
+nsl_init bu
+LOGDIR=${BENCH_LOGDIR:-$NSL_ROOT/${BUILD:-build}/bench-logs}
+case ${BUILD:-build} in /*) LOGDIR=${BENCH_LOGDIR:-$BUILD/bench-logs} ;; esac
+mkdir -p "$LOGDIR"
+
+name() { case $1 in wggo) echo wireguard-go ;; *) echo "$1" ;; esac; }
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "bench/udp.sh: $(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u +%FT%TZ)"
+echo "iperf3 TCP through the tunnel, ${T} s per test, $ROUNDS round(s), median; MTU 1420; veth underlay"
+"$NSL_WGGO" --version 2>/dev/null | head -1 | sed 's/^/wireguard-go: /'
+
+declare -A R   # R[impl,metric,round]
+run_impl() {   # $1 impl, $2 round
+    local impl=$1 r=$2 v
+    NSL_PAIR=$r$((${#impl} % 10))
+    nsl_pair "$impl" "$impl" || { echo "$impl: setup failed"; return 1; }
+    nsl_ping "$NS_A" "$T4_B" 2 5 || { echo "$impl: no tunnel"; nsl_unpair; return 1; }
+    R[$impl,single,$r]=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T")
+    R[$impl,p4,$r]=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T" -P 4)
+    R[$impl,rev,$r]=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T" -R)
+    R[$impl,rtt,$r]=$(nsl_rtt "$NS_A" "$T4_B" 50)
+    if [ "${BENCH_PERF:-}" = 1 ] && [ "$impl" = wgvsockd ] && [ "$r" = 1 ] && command -v perf >/dev/null; then
+        local pid; pid=$(nsl_pid "$IF_A")
+        perf record -q -g -o "$NSL_TMP/perf.data" -p "$pid" -- sleep "$T" >/dev/null 2>&1 &
+        local ppid=$!
+        v=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T")
+        wait $ppid
+        perf report -q -i "$NSL_TMP/perf.data" --no-children --sort symbol --percent-limit 1 2>/dev/null |
+            head -60 >"$LOGDIR/udp-perf.txt"
+        echo "perf (sender, single stream $((v / 1000000)) Mbit/s while profiled): $LOGDIR/udp-perf.txt"
+    fi
+    printf '  round %d %-13s single %6s  -P4 %6s  -R %6s Mbit/s  rtt %s ms\n' "$r" "$(name "$impl")" \
+        $((${R[$impl,single,$r]:-0} / 1000000)) $((${R[$impl,p4,$r]:-0} / 1000000)) \
+        $((${R[$impl,rev,$r]:-0} / 1000000)) "${R[$impl,rtt,$r]:-?}"
+    nsl_unpair
+}
+
+for r in $(seq "$ROUNDS"); do
+    for impl in $IMPLS; do run_impl "$impl" "$r"; done
+done
+
+median() { printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+declare -A M
+for impl in $IMPLS; do
+    for m in single p4 rev rtt; do
+        vals=()
+        for r in $(seq "$ROUNDS"); do vals+=("${R[$impl,$m,$r]:-}"); done
+        M[$impl,$m]=$(median "${vals[@]}")
+    done
+done
+
+echo
+printf '%-26s' "metric"; for impl in $IMPLS; do printf '%14s' "$(name "$impl")"; done
+[ "$IMPLS" = "wgvsockd wggo" ] && printf '%10s' "ratio"
+echo
+rc=0
+for m in single p4 rev rtt; do
+    case $m in single) l="single stream (Mbit/s)" ;; p4) l="-P 4 (Mbit/s)" ;; rev) l="-R (Mbit/s)" ;; rtt) l="ping RTT avg (ms)" ;; esac
+    printf '%-26s' "$l"
+    for impl in $IMPLS; do
+        v=${M[$impl,$m]:-}
+        if [ -z "$v" ]; then printf '%14s' "-"
+        elif [ $m = rtt ]; then printf '%14s' "$v"
+        else printf '%14d' $(python3 -c "print(int($v) // 1000000)"); fi
+    done
+    if [ "$IMPLS" = "wgvsockd wggo" ]; then
+        a=${M[wgvsockd,$m]:-} b=${M[wggo,$m]:-}
+        if [ -n "$a" ] && [ -n "$b" ]; then
+            if [ $m = rtt ]; then ratio=$(python3 -c "print('%.2fx' % ($b / $a))")   # >1: wgvsockd faster
+            else ratio=$(python3 -c "print('%.2fx' % ($a / $b))"); fi
+            printf '%10s' "$ratio"
+        else printf '%10s' "-"; fi
+    fi
+    echo
+done
+if [ "$IMPLS" = "wgvsockd wggo" ]; then
+    echo "(ratio = wgvsockd / wireguard-go; for RTT, wireguard-go / wgvsockd: above 1 means wgvsockd is better)"
+    if [ -n "${BENCH_MIN_RATIO:-}" ]; then
+        ok=$(python3 -c "print(int(${M[wgvsockd,single]:-0} >= $BENCH_MIN_RATIO * ${M[wggo,single]:-1}))")
+        [ "$ok" = 1 ] || { echo "FAIL: single stream below ${BENCH_MIN_RATIO}x wireguard-go"; rc=1; }
+    fi
+fi
+for impl in $IMPLS; do [ -n "${M[$impl,single]:-}" ] || rc=1; done
+exit $rc
