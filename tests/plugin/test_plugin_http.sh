@@ -1,0 +1,260 @@
+#!/bin/bash
+# tests/plugin/test_plugin_http.sh - wgvsock-plugin over its unix socket,
+# driven exactly as dockerd drives it (POST, Accept header, no Content-Type,
+# body ending in a newline), against a real wgvsockd hub, with the real
+# wgcore devices:
+#
+#   Activate, GetCapabilities; bad CreateNetwork options get clear errors;
+#   CreateNetwork (udp to the hub) -> CreateEndpoint (key = keyderive's) ->
+#   Join: the TUN exists with the network's MTU and a wg(8) socket -> moved
+#   into a "container" namespace as wg0 -> ping the hub through the tunnel,
+#   the hub sees a handshake for the derived key -> Leave -> moved back ->
+#   DeleteEndpoint: interface and socket gone.  SIGKILL + restart keeps the
+#   network (stale socket replaced), a second instance is refused, unknown
+#   endpoints tear down cleanly, malformed bodies never crash it, and neither
+#   the seed nor a private key ever reaches the log.
+#
+# Everything lives in two namespaces this test creates ("host" with the hub
+# and the plugin, "ctr" as the container), names carry $$.
+set -u
+ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+case ${BUILD:-build} in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/${BUILD:-build}/bin ;; esac
+BIN=${WGVSOCK_BIN:-$BIN}
+PLUGIN=$BIN/wgvsock-plugin
+HUBD=$BIN/wgvsockd
+KD=$BIN/keyderive
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (TUN, namespaces)"
+for t in curl wg ip ping python3; do command -v $t >/dev/null || skip "$t not installed"; done
+for b in "$PLUGIN" "$HUBD" "$KD"; do [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }; done
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+
+FAILS=0 CHECKS=0
+log()  { printf '%s %s\n' "$(date +%T)" "$*"; }
+ok()   { CHECKS=$((CHECKS + 1)); printf 'ok:   %s\n' "$*"; }
+bad()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); printf 'FAIL: %s\n' "$*"; }
+check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi; }
+die()  { bad "$*"; exit 1; }
+
+TMP=$(mktemp -d /tmp/wgvsock-plugin-test.XXXXXX)
+NSH=wgvp-h$$ NSC=wgvp-c$$
+HUB_IF=wgvph$(printf '%x' $$)
+SOCK=$TMP/run/docker/plugins/wgvsock.sock
+STATE=$TMP/state
+PLOG=$TMP/plugin.log
+PLUGIN_PID= HUB_PID=
+N3=$((100 + $$ % 150))
+SUBNET=10.$N3.77.0/24 GW=10.$N3.77.1 ADDR=10.$N3.77.2 ADDR2=10.$N3.77.3
+PORT=$((20000 + $$ % 20000))
+
+cleanup() {
+    [ -n "$PLUGIN_PID" ] && kill -TERM "$PLUGIN_PID" 2>/dev/null && wait "$PLUGIN_PID" 2>/dev/null
+    [ -n "$HUB_PID" ] && kill -TERM "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+    ip netns del "$NSC" 2>/dev/null
+    ip netns del "$NSH" 2>/dev/null
+    rm -f "/var/run/wireguard/$HUB_IF.sock"
+    for s in /var/run/wireguard/wgv*.sock; do
+        # our endpoints' sockets, if the plugin died holding them
+        [ -e "$s" ] && grep -q "$(basename "$s" .sock)" "$TMP/ifnames" 2>/dev/null && rm -f "$s"
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+: >"$TMP/ifnames"
+
+wait_for() {  # SECONDS CMD...
+    local end=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
+}
+
+# call METHOD BODY: prints the reply body; the HTTP status goes to $TMP/status,
+# the Content-Type to $TMP/ctype.
+call() {
+    local out
+    out=$(printf '%s\n' "$2" | curl -sS --max-time 20 --unix-socket "$SOCK" -X POST \
+        -H 'Accept: application/vnd.docker.plugins.v1.2+json' -H 'Content-Type:' \
+        -H 'User-Agent: Go-http-client/1.1' --data-binary @- \
+        -o "$TMP/body" -w '%{http_code} %{content_type}' "http://plugin/$1") || { echo "curl failed"; return 1; }
+    echo "${out%% *}" >"$TMP/status"
+    echo "${out#* }" >"$TMP/ctype"
+    cat "$TMP/body"
+}
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d = d.get(k) if isinstance(d, dict) else None
+print("" if d is None else (json.dumps(d) if not isinstance(d, str) else d))' "$1"; }
+expect_ok() {  # NAME METHOD BODY
+    local r; r=$(call "$2" "$3")
+    if [ "$(cat "$TMP/status")" = 200 ] && [ -z "$(jget Err <<<"$r")" ]; then ok "$1"; else bad "$1: $r"; fi
+}
+expect_err() {  # NAME METHOD BODY NEEDLE
+    local r e; r=$(call "$2" "$3"); e=$(jget Err <<<"$r")
+    if [ "$(cat "$TMP/status")" = 200 ] && [[ "$e" == *"$4"* ]]; then ok "$1 ($e)"; else bad "$1: wanted Err with '$4', got: $r"; fi
+}
+
+start_plugin() {
+    WGVSOCK_SEED_FILE=$TMP/seed LOG_LEVEL=debug ip netns exec "$NSH" \
+        "$PLUGIN" --socket "$SOCK" --state-dir "$STATE" "$@" >>"$PLOG" 2>&1 &
+    PLUGIN_PID=$!
+    wait_for 10 test -S "$SOCK" && wait_for 5 curl -s --unix-socket "$SOCK" -X POST -o /dev/null http://plugin/Plugin.Activate
+}
+
+# ---- set-up: namespaces, secrets, hub ----
+ip netns add "$NSH" || die "ip netns add"
+ip netns add "$NSC" || die "ip netns add"
+ip -n "$NSH" link set lo up
+ip -n "$NSC" link set lo up
+(umask 077; head -c 32 /dev/urandom | base64 >"$TMP/seed"; wg genkey >"$TMP/hub.key")
+SEED=$(cat "$TMP/seed")
+HUB_PUB=$(wg pubkey <"$TMP/hub.key")
+
+LOG_LEVEL=verbose ip netns exec "$NSH" "$HUBD" -f -n udp "$HUB_IF" >"$TMP/hub.log" 2>&1 &
+HUB_PID=$!
+wait_for 10 test -S "/var/run/wireguard/$HUB_IF.sock" || { cat "$TMP/hub.log"; die "hub did not start"; }
+{
+    printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n\n' "$(cat "$TMP/hub.key")" "$PORT"
+    "$KD" --seed-file "$TMP/seed" peers --subnet "$SUBNET" --skip-gateway
+} >"$TMP/hub.conf" || die "keyderive peers"
+ip netns exec "$NSH" wg setconf "$HUB_IF" "$TMP/hub.conf" || die "wg setconf hub"
+ip -n "$NSH" address add "$GW/24" dev "$HUB_IF" && ip -n "$NSH" link set "$HUB_IF" up || die "hub address"
+log "hub $HUB_IF on 127.0.0.1:$PORT, tunnel $GW"
+
+# ---- the plugin ----
+start_plugin || { cat "$PLOG"; die "plugin did not start"; }
+check "socket created with its directory" test -S "$SOCK"
+
+r=$(call Plugin.Activate "")
+check "Activate implements NetworkDriver" test "$(jget Implements <<<"$r")" = '["NetworkDriver"]'
+check "content type is the plugin API's" grep -qx 'application/vnd.docker.plugins.v1.2+json' "$TMP/ctype"
+r=$(call NetworkDriver.GetCapabilities "null")
+check "GetCapabilities local/local" test "$(jget Scope <<<"$r")/$(jget ConnectivityScope <<<"$r")" = local/local
+
+NET=$(printf 'a%.0s' {1..16})$(printf '%048x' $$)
+EP1=e1$(printf '%062x' $$)
+EP2=e2$(printf '%062x' $$)
+IF1=wgv${EP1:0:12} IF2=wgv${EP2:0:12}
+echo "$IF1 $IF2" >"$TMP/ifnames"
+
+netbody() {  # extra generic options as JSON members
+    printf '{"NetworkID":"%s","Options":{"com.docker.network.enable_ipv6":false,"com.docker.network.generic":{"wgvsock.transport":"udp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"%s},"com.docker.network.internal":false},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"%s/24","Pool":"%s"}],"IPv6Data":[]}' \
+        "$NET" "$PORT" "$HUB_PUB" "${1:-}" "$GW" "$SUBNET"
+}
+epbody() { printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"%s/24","AddressIPv6":"","MacAddress":"%s"},"Options":{}}' "$NET" "$1" "$2" "${3:-}"; }
+ids() { printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET" "$1"; }
+
+# ---- bad requests ----
+expect_err "seed file missing" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.keepalive":"25","wgvsock.mtu":"1380","wgvsock.allowed-ips":"0.0.0.0/0","wgvsock.additional":"YmVzdG92Lmlv","wgvsock.seed-file":"/nonexistent"')" "cannot open seed file /nonexistent"
+expect_err "bad peer key" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.peerkey":"[^"]*"/"wgvsock.peerkey":"nope"/')" "not a WireGuard public key"
+expect_err "bad transport" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.transport":"udp"/"wgvsock.transport":"carrier-pigeon"/')" "unknown transport"
+expect_err "no IPv4 pool" NetworkDriver.CreateNetwork "$(netbody | sed 's/"IPv4Data":\[[^]]*\]/"IPv4Data":[]/')" "no IPv4 subnet"
+check "a refused network leaves no state" test ! -e "$STATE/networks/$NET.json"
+for body in '' '{' '[]' 'null' '{"NetworkID":' "$(printf '\xff\xfe')" '{"NetworkID":"../../x"}'; do
+    r=$(call NetworkDriver.Join "$body")
+    [ -n "$(jget Err <<<"$r")" ] || bad "malformed Join body '$body' answered without Err: $r"
+done
+ok "malformed bodies answered with Err"
+r=$(call NetworkDriver.NoSuchCall "{}")
+check "unknown call is 404 with Err" test "$(cat "$TMP/status")" = 404 -a -n "$(jget Err <<<"$r")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://plugin/Plugin.Activate)
+check "GET is refused (405)" test "$code" = 405
+code=$(head -c 1100000 /dev/zero | tr '\0' ' ' | curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST -H 'Content-Type:' --data-binary @- http://plugin/NetworkDriver.Join)
+check "1.1 MB body is refused (413)" test "$code" = 413
+check "plugin survived bad requests" kill -0 "$PLUGIN_PID"
+
+# ---- the lifecycle ----
+expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"1380"')"
+check "network state file is 0600" test "$(stat -c %a "$STATE/networks/$NET.json" 2>/dev/null)" = 600
+check "state file holds no seed" bash -c "! grep -qF -- '$SEED' '$STATE/networks/$NET.json'"
+expect_err "MAC address refused" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR" 02:42:0a:00:00:02)" "no MAC"
+expect_ok "CreateEndpoint" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR")"
+PUB1=$("$KD" pubkey --seed-file "$TMP/seed" "$ADDR")
+r=$(call NetworkDriver.EndpointOperInfo "$(ids "$EP1")")
+check "EndpointOperInfo shows keyderive's public key" test "$(jget Value.PublicKey <<<"$r")" = "$PUB1"
+
+r=$(call NetworkDriver.Join "$(printf '{"NetworkID":"%s","EndpointID":"%s","SandboxKey":"/var/run/docker/netns/0123456789ab","Options":{}}' "$NET" "$EP1")")
+check "Join: SrcName $IF1" test "$(jget InterfaceName.SrcName <<<"$r")" = "$IF1"
+check "Join: DstPrefix wg" test "$(jget InterfaceName.DstPrefix <<<"$r")" = wg
+check "Join: Gateway $GW" test "$(jget Gateway <<<"$r")" = "$GW"
+check "Join: DisableGatewayService" test "$(jget DisableGatewayService <<<"$r")" = true
+check "Join: interface exists in the plugin's namespace" ip -n "$NSH" link show "$IF1"
+check "Join: MTU 1380 set by the driver" test "$(ip -n "$NSH" -o link show "$IF1" 2>/dev/null | grep -o 'mtu [0-9]*')" = "mtu 1380"
+check "Join: wg(8) control socket" test -S "/var/run/wireguard/$IF1.sock"
+check "wg show lists the hub peer" bash -c "wg show '$IF1' peers | grep -qxF -- '$HUB_PUB'"
+check "wg show: derived public key" test "$(wg show "$IF1" public-key 2>/dev/null)" = "$PUB1"
+check "wg show: endpoint and keepalive" bash -c "wg show '$IF1' endpoints | grep -q '127.0.0.1:$PORT' && wg show '$IF1' persistent-keepalive | grep -q 25"
+
+# what libnetwork does: move into the container, rename, address, route
+ip -n "$NSH" link set "$IF1" netns "$NSC" && ip -n "$NSC" link set "$IF1" name wg0 &&
+    ip -n "$NSC" address add "$ADDR/24" dev wg0 && ip -n "$NSC" link set wg0 up &&
+    ip -n "$NSC" route add default via "$GW" dev wg0
+check "interface moved into the container as wg0" ip -n "$NSC" link show wg0
+if ip netns exec "$NSC" ping -c 3 -i 0.3 -W 3 "$GW" >"$TMP/ping" 2>&1; then
+    ok "container pings the hub through the tunnel"
+else
+    bad "container cannot ping the hub: $(tail -2 "$TMP/ping" | tr '\n' ' ')"
+fi
+hs=$(ip netns exec "$NSH" wg show "$HUB_IF" latest-handshakes | awk -v k="$PUB1" '$1 == k { print $2 }')
+check "hub has a handshake with the derived key" test -n "$hs" -a "${hs:-0}" != 0
+if ip netns exec "$NSH" ping -c 2 -i 0.3 -W 3 "$ADDR" >/dev/null 2>&1; then ok "hub pings the container"; else bad "hub cannot ping the container"; fi
+
+expect_ok "RevokeExternalConnectivity" NetworkDriver.RevokeExternalConnectivity "$(ids "$EP1")"
+expect_ok "Leave" NetworkDriver.Leave "$(ids "$EP1")"
+check "device survives Leave" ip -n "$NSC" link show wg0
+ip -n "$NSC" link set wg0 down; ip -n "$NSC" link set wg0 netns "$NSH" && ip -n "$NSH" link set wg0 name "$IF1"
+expect_ok "DeleteEndpoint" NetworkDriver.DeleteEndpoint "$(ids "$EP1")"
+check "interface gone after DeleteEndpoint" bash -c "! ip -n '$NSH' link show '$IF1' 2>/dev/null"
+check "control socket gone" test ! -e "/var/run/wireguard/$IF1.sock"
+check "endpoint state gone" test ! -e "$STATE/endpoints/$EP1.json"
+
+# DeleteEndpoint while the interface is still inside the container (netns
+# torn down first): the device goes anyway
+expect_ok "CreateEndpoint again" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR")"
+expect_ok "Join again" NetworkDriver.Join "$(ids "$EP1")"
+ip -n "$NSH" link set "$IF1" netns "$NSC"
+expect_ok "DeleteEndpoint with the interface in the container" NetworkDriver.DeleteEndpoint "$(ids "$EP1")"
+check "interface gone from the container too" bash -c "! ip -n '$NSC' link show '$IF1' 2>/dev/null"
+
+# ---- restart: SIGKILL, stale socket, state kept ----
+expect_ok "CreateEndpoint $EP2" NetworkDriver.CreateEndpoint "$(epbody "$EP2" "$ADDR2")"
+kill -KILL "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
+check "socket file left behind by SIGKILL" test -S "$SOCK"
+t0=$(date +%s%N)
+start_plugin || { tail "$PLOG"; die "plugin did not restart over a stale socket"; }
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "restarted over the stale socket in ${ms} ms (< 2000)" test "$ms" -lt 2000
+if WGVSOCK_SEED_FILE=$TMP/seed timeout 5 "$PLUGIN" --socket "$SOCK" --state-dir "$TMP/state2" >"$TMP/second.log" 2>&1; then
+    bad "a second instance started on a live socket"
+else
+    check "a second instance is refused" grep -q "already listening" "$TMP/second.log"
+fi
+r=$(call NetworkDriver.Join "$(ids "$EP2")")
+check "Join after restart (no CreateEndpoint replay)" test "$(jget InterfaceName.SrcName <<<"$r")" = "$IF2"
+check "interface of $EP2 exists" ip -n "$NSH" link show "$IF2"
+check "restarted device has keyderive's key" test "$(wg show "$IF2" public-key 2>/dev/null)" = "$("$KD" pubkey --seed-file "$TMP/seed" "$ADDR2")"
+expect_ok "Leave of an endpoint this process never saw" NetworkDriver.Leave "$(ids e9unknown)"
+expect_ok "DeleteEndpoint of an endpoint this process never saw" NetworkDriver.DeleteEndpoint "$(ids e9unknown)"
+expect_ok "DeleteEndpoint $EP2" NetworkDriver.DeleteEndpoint "$(ids "$EP2")"
+check "interface of $EP2 gone" bash -c "! ip -n '$NSH' link show '$IF2' 2>/dev/null"
+expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
+check "network state gone" test ! -e "$STATE/networks/$NET.json"
+expect_ok "DeleteNetwork again (already gone)" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
+
+# ---- shutdown and secrets ----
+kill -TERM "$PLUGIN_PID"
+if wait_for 10 bash -c "! kill -0 $PLUGIN_PID 2>/dev/null"; then ok "SIGTERM stops the plugin"; else bad "plugin ignores SIGTERM"; fi
+wait "$PLUGIN_PID"; rc=$?; PLUGIN_PID=
+check "exit status 0 after SIGTERM" test "$rc" = 0
+check "socket removed on exit" test ! -e "$SOCK"
+check "calls were logged at LOG_LEVEL=debug" grep -q "NetworkDriver.Join network=" "$PLOG"
+leak=0
+grep -qF -- "$SEED" "$PLOG" && { bad "the seed is in the plugin log"; leak=1; }
+for a in "$ADDR" "$ADDR2"; do
+    priv=$("$KD" --seed-file "$TMP/seed" "$a")
+    grep -qF -- "$priv" "$PLOG" && { bad "private key of $a is in the plugin log"; leak=1; }
+done
+[ $leak = 0 ] && ok "no seed or private key in the log"
+
+echo "$CHECKS checks, $FAILS failed"
+[ $FAILS = 0 ] || { echo "--- plugin log (tail)"; tail -30 "$PLOG"; exit 1; }
+exit 0
