@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "wg_proto_harness.h"
 #include "wgcore/allowedips.h"
@@ -587,6 +590,198 @@ static void test_many_peers_routing(void **state)
     h_node_free(&C);
 }
 
+/* ---- concurrency: TX, RX, tick, get and apply from different threads ---- */
+
+#define C_SLOTS 1024
+#define C_MSG 256
+#define C_BATCH 8
+
+struct cnode {
+    struct wg_proto *p;
+    uint8_t priv[32], pub[32];
+    struct wg_endpoint addr;
+    uint8_t inner[4];
+    struct cnode *other;
+    pthread_mutex_t mu;             /* inbox */
+    unsigned head, n;
+    struct { struct wg_endpoint from; uint32_t len; uint8_t data[C_MSG]; } in[C_SLOTS];
+    atomic_uint delivered;
+};
+
+static atomic_bool c_stop;
+
+static void c_push(struct cnode *to, const struct wg_endpoint *from, const uint8_t *msg,
+                   uint32_t len)
+{
+    pthread_mutex_lock(&to->mu);
+    if (to->n < C_SLOTS && len <= C_MSG) {
+        unsigned i = (to->head + to->n++) % C_SLOTS;
+        to->in[i].from = *from;
+        to->in[i].len = len;
+        memcpy(to->in[i].data, msg, len);
+    }
+    pthread_mutex_unlock(&to->mu);
+}
+
+static void c_emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
+{
+    struct cnode *n = ctx;
+
+    (void)ep;
+    c_push(n->other, &n->addr, msg, len);
+}
+
+static void *c_tx(void *arg)
+{
+    struct cnode *n = arg;
+    uint8_t *bufs = malloc((size_t)C_BATCH * WG_PKT_CAP);
+    struct wg_pkt pkts[C_BATCH];
+
+    while (!atomic_load(&c_stop)) {
+        for (unsigned i = 0; i < C_BATCH; i++) {
+            pkts[i] = (struct wg_pkt){ .head = bufs + (size_t)i * WG_PKT_CAP,
+                                       .off = WG_PKT_HEADROOM };
+            pkts[i].len = h_ip4(pkts[i].head + WG_PKT_HEADROOM, n->inner, n->other->inner,
+                                40 + i, 0x5a);
+        }
+        wg_proto_tx_prepare(n->p, pkts, C_BATCH, wg_now());
+        wg_proto_tx_seal(pkts, C_BATCH);
+        wg_proto_tx_finish(n->p, pkts, C_BATCH, wg_now());
+        for (unsigned i = 0; i < C_BATCH; i++)
+            if (pkts[i].verdict == WG_PKT_SEND)
+                c_push(n->other, &n->addr, wg_pkt_data(&pkts[i]), pkts[i].len);
+        usleep(200);
+    }
+    free(bufs);
+    return NULL;
+}
+
+static void *c_rx(void *arg)
+{
+    struct cnode *n = arg;
+    uint8_t *bufs = malloc((size_t)C_BATCH * WG_PKT_CAP);
+    struct wg_pkt pkts[C_BATCH];
+
+    while (!atomic_load(&c_stop)) {
+        unsigned k = 0;
+
+        pthread_mutex_lock(&n->mu);
+        while (n->n && k < C_BATCH) {
+            pkts[k] = (struct wg_pkt){ .head = bufs + (size_t)k * WG_PKT_CAP,
+                                       .off = WG_PKT_HEADROOM, .len = n->in[n->head].len,
+                                       .ep = n->in[n->head].from };
+            memcpy(pkts[k].head + WG_PKT_HEADROOM, n->in[n->head].data, pkts[k].len);
+            n->head = (n->head + 1) % C_SLOTS;
+            n->n--;
+            k++;
+        }
+        pthread_mutex_unlock(&n->mu);
+        if (!k) {
+            usleep(100);
+            continue;
+        }
+        wg_proto_rx_prepare(n->p, pkts, k, wg_now());
+        wg_proto_rx_open(pkts, k);
+        wg_proto_rx_finish(n->p, pkts, k, wg_now());
+        for (unsigned i = 0; i < k; i++)
+            if (pkts[i].verdict == WG_PKT_DELIVER)
+                atomic_fetch_add(&n->delivered, 1);
+    }
+    free(bufs);
+    return NULL;
+}
+
+static void c_peer(struct cnode *a, struct cnode *b, bool replace)
+{
+    struct wg_allowedip aip = { .family = AF_INET, .cidr = 32 };
+    struct wg_peer_config pc = { .has_endpoint = true, .endpoint = b->addr,
+                                 .replace_allowed_ips = replace, .n_allowed_ips = 1,
+                                 .allowed_ips = &aip };
+    struct wg_device_config cfg = { .n_peers = 1, .peers = &pc };
+
+    memcpy(aip.ip, b->inner, 4);
+    memcpy(pc.public_key, b->pub, 32);
+    assert_int_equal(wg_proto_apply(a->p, &cfg, wg_now()), 0);
+}
+
+static void c_info_free(struct wg_device_info *info)
+{
+    for (size_t j = 0; j < info->n_peers; j++)
+        free(info->peers[j].allowed_ips);
+    free(info->peers);
+    memset(info, 0, sizeof(*info));
+}
+
+static void test_concurrent_stress(void **state)
+{
+    struct cnode *nodes = calloc(2, sizeof(*nodes));
+    pthread_t th[4];
+    uint8_t dummy[32];
+
+    (void)state;
+    randombytes_buf(dummy, 32);
+    for (int i = 0; i < 2; i++) {
+        struct cnode *n = &nodes[i];
+        struct wg_proto_io io = { .ctx = n, .emit = c_emit };
+        struct wg_device_config cfg = { .has_private_key = true };
+
+        randombytes_buf(n->priv, 32);
+        crypto_scalarmult_base(n->pub, n->priv);
+        h_ep(&n->addr, i ? "192.0.2.2" : "192.0.2.1", (uint16_t)(1000 + i));
+        n->inner[0] = 10; n->inner[3] = (uint8_t)(i + 1);
+        n->other = &nodes[1 - i];
+        pthread_mutex_init(&n->mu, NULL);
+        assert_int_equal(wg_proto_create(&io, &n->p), 0);
+        memcpy(cfg.private_key, n->priv, 32);
+        assert_int_equal(wg_proto_apply(n->p, &cfg, wg_now()), 0);
+    }
+    c_peer(&nodes[0], &nodes[1], false);
+    c_peer(&nodes[1], &nodes[0], false);
+    atomic_store(&c_stop, false);
+    pthread_create(&th[0], NULL, c_tx, &nodes[0]);
+    pthread_create(&th[1], NULL, c_rx, &nodes[0]);
+    pthread_create(&th[2], NULL, c_tx, &nodes[1]);
+    pthread_create(&th[3], NULL, c_rx, &nodes[1]);
+
+    uint64_t end = wg_now() + 1500000000ull;
+    for (unsigned round = 0; wg_now() < end; round++) {
+        struct wg_device_info info = { 0 };
+        for (int i = 0; i < 2; i++) {
+            wg_proto_tick(nodes[i].p, wg_now());
+            assert_int_equal(wg_proto_get(nodes[i].p, &info, wg_now()), 0);
+            c_info_free(&info);
+        }
+        /* config churn on A: a dummy peer comes and goes, B's allowed-ips
+         * are replaced, and every 50 rounds B is removed and re-added
+         * (in-flight packets then refer to a dead peer) */
+        struct wg_allowedip aip = { .family = AF_INET6, .cidr = 64, .ip = { 0x20, 0x01, 0x0d, 0xb8 } };
+        struct wg_peer_config pc = { .remove = round & 1, .n_allowed_ips = 1, .allowed_ips = &aip };
+        struct wg_device_config cfg = { .n_peers = 1, .peers = &pc };
+        memcpy(pc.public_key, dummy, 32);
+        assert_int_equal(wg_proto_apply(nodes[0].p, &cfg, wg_now()), 0);
+        c_peer(&nodes[0], &nodes[1], true);
+        if (round % 50 == 49) {
+            struct wg_peer_config rm = { .remove = true };
+            memcpy(rm.public_key, nodes[1].pub, 32);
+            cfg.peers = &rm;
+            assert_int_equal(wg_proto_apply(nodes[0].p, &cfg, wg_now()), 0);
+            c_peer(&nodes[0], &nodes[1], false);
+        }
+        usleep(1000);
+    }
+    atomic_store(&c_stop, true);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    print_message("delivered A=%u B=%u\n", atomic_load(&nodes[0].delivered), atomic_load(&nodes[1].delivered));
+    assert_true(atomic_load(&nodes[0].delivered) > 0);
+    assert_true(atomic_load(&nodes[1].delivered) > 0);
+    for (int i = 0; i < 2; i++) {
+        wg_proto_destroy(nodes[i].p);
+        pthread_mutex_destroy(&nodes[i].mu);
+    }
+    free(nodes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_key_change_rehandshakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_peers_routing, setup, teardown),
+        cmocka_unit_test(test_concurrent_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
