@@ -385,6 +385,24 @@ static void test_apply_errors(void **state)
         wg_device_info_free(info);
     }
     assert_int_equal(wg_device_apply(dev_b, NULL), EINVAL);
+    /* fwmark: reported by get and set on the bound sockets. */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.has_fwmark = true;
+    cfg.fwmark = 0x4242;
+    assert_int_equal(wg_device_apply(dev_b, &cfg), 0);
+    {
+        struct wg_device_info *info;
+        assert_int_equal(wg_device_get(dev_b, &info), 0);
+        assert_int_equal(info->fwmark, 0x4242);
+        assert_int_equal(info->listen_port, before);
+        wg_device_info_free(info);
+    }
+    assert_int_equal(nsh_sh("ip netns exec %s ss -Huln -e | grep ':%u ' | grep -q 'fwmark:0x4242'",
+                            ns_b, before), 0);
+    cfg.fwmark = 0;
+    assert_int_equal(wg_device_apply(dev_b, &cfg), 0);
+    assert_int_equal(nsh_sh("ip netns exec %s ss -Huln -e | grep ':%u ' | grep -q fwmark",
+                            ns_b, before), 1);
     /* A new fixed port, then traffic still flows after A learns it. */
     memset(&cfg, 0, sizeof(cfg));
     cfg.has_listen_port = true;
