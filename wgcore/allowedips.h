@@ -9,6 +9,7 @@
 #ifndef WGVSOCK_ALLOWEDIPS_H
 #define WGVSOCK_ALLOWEDIPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "wgcore/wgcore.h"
@@ -30,5 +31,7 @@ void *wg_allowedips_lookup(const struct wg_allowedips *t, int family, const uint
  * count (call with max 0 to size the array).  IPv4 first, then IPv6. */
 size_t wg_allowedips_list(const struct wg_allowedips *t, const void *peer,
                           struct wg_allowedip *out, size_t max);
+/* Verifies the internal invariants (tests and fuzzing; O(size)). */
+bool wg_allowedips_check(const struct wg_allowedips *t);
 
 #endif

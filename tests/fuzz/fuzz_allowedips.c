@@ -1,6 +1,7 @@
 /* fuzz_allowedips.c - libFuzzer target: random operation sequences on the
  * allowed-ips trie, checked step by step against a brute-force reference
- * (a flat list scanned linearly).  Any disagreement aborts.
+ * (a flat list scanned linearly), and the trie's own invariants
+ * (wg_allowedips_check).  Any disagreement aborts.
  *
  * Input: a sequence of operations, each
  *   op (1 byte) | cidr (1 byte) | address (4 or 16 bytes)
@@ -168,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 5:
             check_list(t, peer);
+            CHECK(wg_allowedips_check(t));
             break;
         case 7:
             /* The last address of every stored prefix of this family. */
@@ -185,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int p = 0; p < 4; p++)
         check_list(t, &peers[p]);
+    CHECK(wg_allowedips_check(t));      /* structure: parents, forks, peer lists */
     wg_allowedips_free(t);
     return 0;
 }

@@ -250,17 +250,21 @@ static void random_run(uint64_t seed, int ops)
         } else {
             check_lists(t);
         }
-        if (op % 64 == 0)
+        if (op % 64 == 0) {
             check_lookups(t, 100);
+            assert_true(wg_allowedips_check(t));
+        }
     }
     check_lookups(t, 2000);
     check_lists(t);
+    assert_true(wg_allowedips_check(t));
     /* Drain everything: the trie must end up empty. */
     for (int p = 0; p < NPEERS; p++)
         wg_allowedips_remove_peer(t, &peers[p]);
     nref = 0;
     check_lists(t);
     check_lookups(t, 200);
+    assert_true(wg_allowedips_check(t));
     wg_allowedips_free(t);
 }
 
@@ -308,6 +312,7 @@ static void test_bulk(void **state)
     }
     check_lookups(t, 3000);
     check_lists(t);
+    assert_true(wg_allowedips_check(t));
     wg_allowedips_free(t);
 }
 
@@ -397,6 +402,98 @@ static void test_known(void **state)
     wg_allowedips_free(t);
 }
 
+/* list reports a peer's prefixes in the order they were added (IPv4
+ * first), as kernel WireGuard does, so wg showconf mirrors the config. */
+static void test_list_order(void **state)
+{
+    struct wg_allowedips *t = wg_allowedips_new();
+    static const char *v4s[] = { "10.9.0.0", "10.1.0.0", "192.168.0.0", "10.5.0.0", "0.0.0.0" };
+    static const uint8_t cidrs[] = { 16, 16, 24, 16, 0 };
+    struct wg_allowedip out[8];
+    uint8_t ip[16];
+
+    ip6(ip, "fd00::");
+    assert_int_equal(wg_allowedips_insert(t, AF_INET6, ip, 8, &peers[3]), 0);
+    for (int i = 0; i < 5; i++) {
+        ip4(ip, v4s[i]);
+        assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, cidrs[i], &peers[3]), 0);
+        /* interleave another peer's prefixes */
+        ip[3] = 1;
+        assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, 32, &peers[4]), 0);
+    }
+    assert_int_equal(wg_allowedips_list(t, &peers[3], out, 8), 6);
+    for (int i = 0; i < 5; i++) {
+        ip4(ip, v4s[i]);
+        assert_int_equal(out[i].family, AF_INET);
+        assert_int_equal(out[i].cidr, cidrs[i]);
+        assert_memory_equal(out[i].ip, ip, 16);
+    }
+    assert_int_equal(out[5].family, AF_INET6);
+    /* re-inserting an owned prefix keeps its place; a move goes last */
+    ip4(ip, "10.9.0.0");
+    assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, 16, &peers[3]), 0);
+    ip4(ip, "10.1.0.0");
+    assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, 16, &peers[4]), 0);
+    assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, 16, &peers[3]), 0);
+    assert_int_equal(wg_allowedips_list(t, &peers[3], out, 8), 6);
+    assert_int_equal(out[0].ip[1], 9);
+    assert_int_equal(out[1].ip[0], 192);
+    assert_int_equal(out[3].cidr, 0);
+    assert_int_equal(out[4].ip[1], 1);
+    assert_true(wg_allowedips_check(t));
+    wg_allowedips_free(t);
+}
+
+/* Hundreds of peers coming and going: exercises the per-peer map
+ * (growth, probing across the end of the table, deletion). */
+static void test_many_peers(void **state)
+{
+    enum { NP = 700 };
+    static char many[NP];
+    static int owned[NP];
+    struct wg_allowedips *t = wg_allowedips_new();
+    uint8_t ip[16] = {0};
+
+    memset(owned, 0, sizeof(owned));
+    rng_state = 777;
+    for (int step = 0; step < 20000; step++) {
+        int p = (int)(rnd() % NP);
+        /* peer p owns 10.(p>>8).(p&255).0/24 .. up to 3 hosts below it */
+        ip[0] = 10, ip[1] = (uint8_t)(p >> 8), ip[2] = (uint8_t)p, ip[3] = 0;
+        switch (rnd() % 4) {
+        case 0:
+        case 1:
+            if (owned[p] < 4) {
+                ip[3] = (uint8_t)owned[p];
+                assert_int_equal(wg_allowedips_insert(t, AF_INET, ip, owned[p] ? 32 : 24, &many[p]), 0);
+                owned[p]++;
+            }
+            break;
+        case 2:
+            if (owned[p]) {
+                owned[p]--;
+                ip[3] = (uint8_t)owned[p];
+                assert_int_equal(wg_allowedips_remove(t, AF_INET, ip, owned[p] ? 32 : 24, &many[p]), 0);
+            }
+            break;
+        default:
+            wg_allowedips_remove_peer(t, &many[p]);
+            owned[p] = 0;
+            break;
+        }
+        int q = (int)(rnd() % NP);
+        assert_int_equal(wg_allowedips_list(t, &many[q], NULL, 0), owned[q]);
+        ip[1] = (uint8_t)(q >> 8), ip[2] = (uint8_t)q, ip[3] = 200;
+        assert_ptr_equal(wg_allowedips_lookup(t, AF_INET, ip), owned[q] ? &many[q] : NULL);
+        if (step % 500 == 0)
+            assert_true(wg_allowedips_check(t));
+    }
+    for (int p = 0; p < NP; p++)
+        assert_int_equal(wg_allowedips_list(t, &many[p], NULL, 0), owned[p]);
+    assert_true(wg_allowedips_check(t));
+    wg_allowedips_free(t);
+}
+
 static void test_invalid(void **state)
 {
     struct wg_allowedips *t = wg_allowedips_new();
@@ -420,6 +517,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_list_order),
+        cmocka_unit_test(test_many_peers),
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_large),
         cmocka_unit_test(test_bulk),
