@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -306,6 +310,28 @@ int ep_leave(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ER
     return 0;
 }
 
+/* After a crash the old process's wg(8) sockets stay behind; remove the
+ * endpoint's one if nothing answers on it any more. */
+static void remove_stale_control(const char *dir, const char *ifname)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd, r;
+
+    if (!dir || !*dir ||
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", dir, ifname) >=
+            (int)sizeof(sun.sun_path) ||
+        lstat(sun.sun_path, &st) || !S_ISSOCK(st.st_mode))
+        return;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    if (r && errno == ECONNREFUSED && unlink(sun.sun_path) == 0)
+        pl_info("removed stale control socket %s", sun.sun_path);
+    close(fd);
+}
+
 int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
@@ -319,6 +345,8 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     if (e) {
         if (e->dev)
             p->tun->destroy(p->tun_ctx, e->dev);
+        else
+            remove_stale_control(p->control_dir, e->ifname);
         pl_info("endpoint %.12s deleted", ep_id);
         free(e);
     } else {

@@ -8,14 +8,6 @@
 
 #include "plugin/tunnel.h"
 
-/* Weak until the engine's device layer (wgcore/device.c) is in the tree, so
- * the plugin library and its unit tests link without it; create() then
- * reports ENOSYS.  Remove once device.c has landed. */
-#pragma weak wg_device_create
-#pragma weak wg_device_apply
-#pragma weak wg_device_set_mtu
-#pragma weak wg_device_destroy
-
 static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
                          char err[NET_ERR_MAX])
 {
@@ -28,7 +20,7 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
     struct wg_device *dev;
     int ret;
 
-    ret = wg_device_create ? wg_device_create(&params, &dev) : -ENOSYS;
+    ret = wg_device_create(&params, &dev);
     if (ret) {
         snprintf(err, NET_ERR_MAX, "cannot create WireGuard interface %s: %s%s", spec->ifname,
                  strerror(-ret), ret == -EPERM || ret == -EACCES ?

@@ -133,8 +133,10 @@ check "GetCapabilities local/local" test "$(jget Scope <<<"$r")/$(jget Connectiv
 NET=$(printf 'a%.0s' {1..16})$(printf '%048x' $$)
 EP1=e1$(printf '%062x' $$)
 EP2=e2$(printf '%062x' $$)
-IF1=wgv${EP1:0:12} IF2=wgv${EP2:0:12}
-echo "$IF1 $IF2" >"$TMP/ifnames"
+EP3=e3$(printf '%062x' $$)
+IF1=wgv${EP1:0:12} IF2=wgv${EP2:0:12} IF3=wgv${EP3:0:12}
+ADDR3=10.$N3.77.4
+echo "$IF1 $IF2 $IF3" >"$TMP/ifnames"
 
 netbody() {  # extra generic options as JSON members
     printf '{"NetworkID":"%s","Options":{"com.docker.network.enable_ipv6":false,"com.docker.network.generic":{"wgvsock.transport":"udp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"%s},"com.docker.network.internal":false},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"%s/24","Pool":"%s"}],"IPv6Data":[]}' \
@@ -217,6 +219,8 @@ check "interface gone from the container too" bash -c "! ip -n '$NSC' link show 
 
 # ---- restart: SIGKILL, stale socket, state kept ----
 expect_ok "CreateEndpoint $EP2" NetworkDriver.CreateEndpoint "$(epbody "$EP2" "$ADDR2")"
+expect_ok "CreateEndpoint $EP3" NetworkDriver.CreateEndpoint "$(epbody "$EP3" "$ADDR3")"
+expect_ok "Join $EP3 (a container running across the crash)" NetworkDriver.Join "$(ids "$EP3")"
 kill -KILL "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
 check "socket file left behind by SIGKILL" test -S "$SOCK"
 t0=$(date +%s%N)
@@ -235,6 +239,10 @@ check "restarted device has keyderive's key" test "$(wg show "$IF2" public-key 2
 expect_ok "Leave of an endpoint this process never saw" NetworkDriver.Leave "$(ids e9unknown)"
 expect_ok "DeleteEndpoint of an endpoint this process never saw" NetworkDriver.DeleteEndpoint "$(ids e9unknown)"
 expect_ok "DeleteEndpoint $EP2" NetworkDriver.DeleteEndpoint "$(ids "$EP2")"
+check "old process's control socket was left behind" test -S "/var/run/wireguard/$IF3.sock"
+expect_ok "Leave of the container from before the crash" NetworkDriver.Leave "$(ids "$EP3")"
+expect_ok "DeleteEndpoint of the container from before the crash" NetworkDriver.DeleteEndpoint "$(ids "$EP3")"
+check "its stale control socket is removed" test ! -e "/var/run/wireguard/$IF3.sock"
 check "interface of $EP2 gone" bash -c "! ip -n '$NSH' link show '$IF2' 2>/dev/null"
 expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
 check "network state gone" test ! -e "$STATE/networks/$NET.json"
