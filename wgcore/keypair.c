@@ -150,8 +150,9 @@ static void drop_slot(struct wg_index_table *t, struct wg_keypair **slot)
     if (!kp)
         return;
     *slot = NULL;
+    /* No new packets find it (index) or use it (send); packets already
+     * between prepare and finish still complete, as in the kernel. */
     atomic_store(&kp->send_valid, false);
-    atomic_store(&kp->recv_valid, false);
     wg_index_remove(t, &kp->entry);
     wg_keypair_put(kp);
 }
