@@ -188,10 +188,22 @@ void wg_peer_purge_staged(struct wg_peer *peer)
     peer->stage_used = 0;
 }
 
-uint32_t wg_packet_seal(uint8_t *msg, uint32_t plen, const struct wg_keypair *kp,
-                        uint64_t counter)
+uint32_t wg_padded_len(uint32_t plen, unsigned mtu)
 {
-    uint32_t padded = (plen + (WG_MSG_PADDING - 1)) & ~(WG_MSG_PADDING - 1);
+    uint32_t last = plen, padded;
+
+    if (mtu && last > mtu)
+        last %= mtu;
+    padded = (last + (WG_MSG_PADDING - 1)) & ~(WG_MSG_PADDING - 1);
+    if (mtu && padded > mtu)
+        padded = mtu;
+    return plen + (padded - last);
+}
+
+uint32_t wg_packet_seal(uint8_t *msg, uint32_t plen, const struct wg_keypair *kp,
+                        uint64_t counter, unsigned mtu)
+{
+    uint32_t padded = wg_padded_len(plen, mtu);
     uint8_t *payload = msg + WG_MSG_DATA_HEADER_LEN;
 
     memset(payload + plen, 0, padded - plen);
@@ -227,7 +239,7 @@ void wg_peer_send_staged(struct wg_peer *peer, uint64_t now)
             wg_peer_send_initiation(peer, now, false);
             return;
         }
-        wire = wg_packet_seal(msg, s->len, kp, counter);
+        wire = wg_packet_seal(msg, s->len, kp, counter, atomic_load(&peer->proto->mtu));
         wg_peer_emit(peer, msg, wire);
         wg_timers_any_authenticated_packet_traversal(peer, now);
         wg_timers_any_authenticated_packet_sent(peer);

@@ -45,6 +45,7 @@ struct wg_proto {
     struct wg_index_table index;
     struct wg_allowedips *aips;
     struct wg_ratelimiter *ratelimiter;
+    _Atomic unsigned mtu;                        /* for padding; 0 = unknown */
     struct wg_peer *peers_head, *peers_tail;     /* insertion order (wg show) */
     size_t n_peers;
     struct wg_peer *peer_hash[WG_PEER_BUCKETS];
@@ -117,10 +118,13 @@ void wg_peer_keep_key_fresh_recv(struct wg_peer *peer, uint64_t now);
 /* Drop handshake and all keypairs (zero_key_material). */
 void wg_peer_zero_keys(struct wg_peer *peer);
 
+/* Padded plaintext length: to a multiple of 16, but not beyond the MTU
+ * (unless the packet already is; wireguard-go's rule). */
+uint32_t wg_padded_len(uint32_t plen, unsigned mtu);
 /* Seal the plaintext at msg + 16 (plen bytes) in place into a transport
  * message with room for padding and tag; returns the wire length. */
 uint32_t wg_packet_seal(uint8_t *msg, uint32_t plen, const struct wg_keypair *kp,
-                        uint64_t counter);
+                        uint64_t counter, unsigned mtu);
 
 /* CLOCK_REALTIME at monotonic instant now (ns since the epoch). */
 uint64_t wg_proto_realtime_ns(uint64_t now);

@@ -92,6 +92,11 @@ void wg_proto_destroy(struct wg_proto *p)
     free(p);
 }
 
+void wg_proto_set_mtu(struct wg_proto *p, unsigned mtu)
+{
+    atomic_store(&p->mtu, mtu);
+}
+
 struct wg_peer *wg_proto_find_peer(struct wg_proto *p, const uint8_t public_key[32])
 {
     struct wg_peer *peer;
@@ -419,7 +424,9 @@ void wg_proto_tx_seal(struct wg_pkt *pkts, unsigned n)
         if (pkt->verdict != WG_PKT_SEAL || !kp)
             continue;
         pkt->off -= WG_MSG_DATA_HEADER_LEN;
-        pkt->len = wg_packet_seal(wg_pkt_data(pkt), pkt->len, kp, pkt->counter);
+        pkt->len = wg_packet_seal(wg_pkt_data(pkt), pkt->len, kp, pkt->counter,
+                                  atomic_load_explicit(&((struct wg_peer *)pkt->peer)->proto->mtu,
+                                                       memory_order_relaxed));
     }
 }
 

@@ -80,6 +80,9 @@ void wg_proto_destroy(struct wg_proto *p);                  /* wipes all keys */
  * apply returns 0 or a positive errno, changing nothing on error. */
 int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint64_t now);
 int wg_proto_get(struct wg_proto *p, struct wg_device_info *info, uint64_t now);
+/* The TUN's MTU (0 = unknown): padding never takes a packet beyond it, as
+ * the kernel does, so an MTU-sized packet still fits the outer path. */
+void wg_proto_set_mtu(struct wg_proto *p, unsigned mtu);
 
 /* TX: pkts hold plaintext IP packets (off = WG_PKT_HEADROOM). */
 void wg_proto_tx_prepare(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, uint64_t now);

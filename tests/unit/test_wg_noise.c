@@ -259,7 +259,7 @@ static void test_known_answer(void **state)
     uint8_t msg[16 + 32 + 16];
     for (int k = 0; k < 20; k++)
         msg[16 + k] = (uint8_t)(0xa0 + k);
-    assert_int_equal(wg_packet_seal(msg, 20, ki, 0), 64);
+    assert_int_equal(wg_packet_seal(msg, 20, ki, 0, 0), 64);
     assert_memory_equal(msg, kat_data, 64);
     assert_true(wg_aead_open(msg + 16, msg + 16, 48, 0, kr->recv_key));
 

@@ -109,6 +109,39 @@ static void test_padding(void **state)
     }
 }
 
+static void test_padding_capped_at_mtu(void **state)
+{
+    (void)state;
+    wg_proto_set_mtu(A.p, 1420);
+    h_handshake(&A, &B);
+    /* 1420 bytes (not a multiple of 16) at MTU 1420: no padding at all */
+    assert_int_equal(h_send_ip(&A, &B, 1400), WG_PKT_SEND);
+    assert_int_equal(A.out[0].len, 16 + 1420 + 16);
+    h_deliver(&A, &B);
+    assert_int_equal(B.in[B.n_in - 1].len, 1420);
+    /* 1400 -> 1408 (the multiple of 16 still fits) */
+    assert_int_equal(h_send_ip(&A, &B, 1380), WG_PKT_SEND);
+    assert_int_equal(A.out[0].len, 16 + 1408 + 16);
+    h_deliver(&A, &B);
+    /* 1410 -> 1424 would not fit: capped at 1420 */
+    assert_int_equal(h_send_ip(&A, &B, 1390), WG_PKT_SEND);
+    assert_int_equal(A.out[0].len, 16 + 1420 + 16);
+    h_deliver(&A, &B);
+    assert_int_equal(B.in[B.n_in - 1].len, 1410);
+    /* 1417 -> capped at 1420 */
+    assert_int_equal(h_send_ip(&A, &B, 1397), WG_PKT_SEND);
+    assert_int_equal(A.out[0].len, 16 + 1420 + 16);
+    h_deliver(&A, &B);
+    /* unknown MTU: always to 16 */
+    wg_proto_set_mtu(A.p, 0);
+    assert_int_equal(h_send_ip(&A, &B, 1400), WG_PKT_SEND);
+    assert_int_equal(A.out[0].len, 16 + 1424 + 16);
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_DELIVER);
+    assert_int_equal(wg_padded_len(3000, 1420), 3000);        /* 3000 % 1420 = 160: aligned */
+    assert_int_equal(wg_padded_len(2850, 1420), 2856);        /* 10 -> 16 */
+}
+
 static void test_psk(void **state)
 {
     uint8_t psk[32], other[32];
@@ -788,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshake_and_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_from_responder_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_padding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_padding_capped_at_mtu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_psk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_mac1_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replayed_initiation, setup, teardown),
