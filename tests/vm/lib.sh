@@ -75,9 +75,14 @@ vm_kernel() {
     local kpkg deb
     kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
     if [ -z "$kpkg" ]; then
-        # no package lists yet (a fresh container): the kernel we already
-        # unpacked, if any, is as good
+        # no package lists (a fresh container): a kernel unpacked earlier is
+        # as good; else fetch the lists once
         kpkg=$(ls -d "$VM_CACHE"/linux-image-*/.complete 2>/dev/null | tail -1 | xargs -r dirname | xargs -r basename)
+    fi
+    if [ -z "$kpkg" ] && [ "$(id -u)" = 0 ]; then
+        vm_say "apt-get update (to resolve linux-image-amd64)"
+        apt-get update -qq >&2
+        kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
     fi
     [ -n "$kpkg" ] || { vm_say "cannot resolve linux-image-amd64 (apt-get update?)"; return 2; }
     VM_KVER=${kpkg#linux-image-}

@@ -9,6 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+: "${VM_TIMEOUT:=180}"
 . tests/vm/lib.sh
 
 chk=$BUILD/tests/vm/vsock_stream_check

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 WGVSOCKD=${WGVSOCKD:-$BUILD/bin/wgvsockd}
+: "${VM_TIMEOUT:=240}"     # a loaded CI machine runs the guest slowly
 . tests/vm/lib.sh
 
 [ -x "$WGVSOCKD" ] || { echo "FAIL: $WGVSOCKD not built"; exit 1; }
