@@ -623,6 +623,82 @@ static void test_many_peers_routing(void **state)
     h_node_free(&C);
 }
 
+static void test_responder_waits_for_confirmation(void **state)
+{
+    (void)state;
+    assert_int_equal(h_send_ip(&A, &B, 10), WG_PKT_CONSUMED);
+    h_deliver(&A, &B);                       /* initiation -> B, response queued */
+    struct wg_peer *pb = h_peer(&B, &A);
+    assert_null(pb->keypairs.current);
+    assert_non_null(pb->keypairs.next);
+    /* B has data before A's first message: staged, B's own handshake
+     * starts; the two handshakes cross and everything still arrives */
+    assert_int_equal(h_send_ip(&B, &A, 20), WG_PKT_CONSUMED);
+    assert_int_equal(B.n_out, 2);
+    assert_int_equal(B.out[1].len, WG_MSG_INITIATION_LEN);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 1);             /* A's staged packet */
+    assert_int_equal(A.n_in, 1);             /* B's staged packet */
+    assert_non_null(pb->keypairs.current);
+    assert_int_equal(h_send_ip(&A, &B, 30), WG_PKT_SEND);
+    assert_int_equal(h_send_ip(&B, &A, 30), WG_PKT_SEND);
+    h_pump(&A, &B);
+    assert_int_equal(B.n_in, 2);
+    assert_int_equal(A.n_in, 2);
+}
+
+static void test_endpoint_reconnected(void **state)
+{
+    (void)state;
+    /* no session: an initiation */
+    wg_proto_endpoint_reconnected(A.p, &B.addr, h_now);
+    assert_int_equal(A.n_out, 1);
+    assert_int_equal(A.out[0].len, WG_MSG_INITIATION_LEN);
+    h_pump(&A, &B);
+    /* live session: a keepalive; other endpoints: nothing */
+    wg_proto_endpoint_reconnected(A.p, &A.addr, h_now);
+    assert_int_equal(A.n_out, 0);
+    wg_proto_endpoint_reconnected(A.p, &B.addr, h_now);
+    assert_int_equal(A.n_out, 1);
+    assert_int_equal(A.out[0].len, 32);
+    h_deliver(&A, &B);
+    assert_int_equal(B.last_verdict, WG_PKT_CONSUMED);
+}
+
+static void test_ipv6_inner(void **state)
+{
+    struct wg_allowedip aip6 = { .family = AF_INET6, .cidr = 64,
+                                 .ip = { 0xfd, 0, 0, 0, 0, 0, 0, 2 } };
+    struct wg_peer_config pc = { .n_allowed_ips = 1, .allowed_ips = &aip6 };
+    struct wg_device_config cfg = { .n_peers = 1, .peers = &pc };
+    uint8_t pkt[WG_PKT_CAP];
+    struct wg_pkt w = { .head = pkt, .off = WG_PKT_HEADROOM };
+
+    (void)state;
+    memcpy(pc.public_key, B.pub, 32);
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    aip6.ip[7] = 1;
+    memcpy(pc.public_key, A.pub, 32);
+    assert_int_equal(wg_proto_apply(B.p, &cfg, h_now), 0);
+    h_handshake(&A, &B);
+    for (int honest = 1; honest >= 0; honest--) {
+        uint8_t *ip = pkt + WG_PKT_HEADROOM;
+        memset(ip, 0, 60);
+        ip[0] = 0x60; ip[5] = 20; ip[6] = 17; ip[7] = 64;       /* payload 20 */
+        ip[8] = 0xfd; ip[15] = honest ? 1 : 9; ip[23] = 5;       /* src fd00:0:0:1::5 or fd00:0:0:9::5 */
+        ip[24] = 0xfd; ip[31] = 2; ip[39] = 7;                   /* dst fd00:0:0:2::7 */
+        w.off = WG_PKT_HEADROOM; w.len = 60;
+        wg_proto_tx_prepare(A.p, &w, 1, h_now);
+        wg_proto_tx_seal(&w, 1);
+        wg_proto_tx_finish(A.p, &w, 1, h_now);
+        assert_int_equal(w.verdict, WG_PKT_SEND);
+        assert_int_equal(w.len, 16 + 64 + 16);
+        assert_int_equal(h_rx(&B, &A.addr, wg_pkt_data(&w), w.len),
+                         honest ? WG_PKT_DELIVER : WG_PKT_DROP);
+    }
+    assert_int_equal(B.in[0].len, 60);
+}
+
 /* ---- concurrency: TX, RX, tick, get and apply from different threads ---- */
 
 #define C_SLOTS 1024
@@ -838,6 +914,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_key_change_rehandshakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_peers_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_responder_waits_for_confirmation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_reconnected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_inner, setup, teardown),
         cmocka_unit_test(test_concurrent_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
