@@ -27,7 +27,9 @@ struct wg_peer *wg_peer_new(struct wg_proto *p, const uint8_t public_key[32])
     pthread_mutex_init(&peer->lock, NULL);
     atomic_init(&peer->refs, 1);
     memcpy(peer->public_key, public_key, 32);
-    wg_noise_handshake_init(&peer->handshake, peer, public_key, NULL, &p->id);
+    /* The static-static DH is computed when the peer is linked, under the
+     * config lock, with the identity of that moment. */
+    wg_noise_handshake_init(&peer->handshake, peer, public_key, NULL, NULL);
     wg_cookie_maker_init(&peer->cookie, public_key);
     return peer;
 }

@@ -189,11 +189,11 @@ static int apply_peer(struct wg_proto *p, const struct wg_peer_config *pc,
         peer = *fresh;
         *fresh = NULL;
         wg_peer_link(p, peer);
+        /* Existing peers were recomputed by set_private_key if needed. */
+        wg_noise_precompute_static_static(&peer->handshake, &p->id);
     }
 
     pthread_mutex_lock(&peer->lock);
-    /* The identity may have changed since the peer was allocated. */
-    wg_noise_precompute_static_static(&peer->handshake, &p->id);
     if (pc->has_preshared_key)
         memcpy(peer->handshake.preshared_key, pc->preshared_key, 32);
     if (pc->has_endpoint)

@@ -699,6 +699,47 @@ static void test_ipv6_inner(void **state)
     assert_int_equal(B.in[0].len, 60);
 }
 
+static void test_large_config(void **state)
+{
+    enum { NP = 50, NA = 400 };
+    struct wg_peer_config *pcs = calloc(NP, sizeof(*pcs));
+    struct wg_allowedip *aips = calloc((size_t)NP * NA, sizeof(*aips));
+    struct wg_device_config cfg = { .replace_peers = true, .n_peers = NP, .peers = pcs };
+    struct wg_device_info info = { 0 };
+    uint64_t t0;
+
+    (void)state;
+    for (unsigned i = 0; i < NP; i++) {
+        randombytes_buf(pcs[i].public_key, 32);
+        pcs[i].allowed_ips = aips + (size_t)i * NA;
+        pcs[i].n_allowed_ips = NA;
+        for (unsigned j = 0; j < NA; j++) {
+            struct wg_allowedip *a = &pcs[i].allowed_ips[j];
+            a->family = AF_INET;
+            a->cidr = 32;
+            a->ip[0] = 10; a->ip[1] = (uint8_t)(i + 1); a->ip[2] = (uint8_t)(j >> 8); a->ip[3] = (uint8_t)j;
+        }
+    }
+    t0 = wg_now();
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
+    assert_int_equal(wg_proto_get(A.p, &info, h_now), 0);
+    assert_true(wg_now() - t0 < 2 * WG_NSEC_PER_SEC);
+    assert_int_equal(info.n_peers, NP);
+    for (unsigned i = 0; i < NP; i++) {
+        assert_memory_equal(info.peers[i].public_key, pcs[i].public_key, 32);
+        assert_int_equal(info.peers[i].n_allowed_ips, NA);
+        free(info.peers[i].allowed_ips);
+    }
+    free(info.peers);
+    /* routing picks the right one */
+    uint8_t dst[4] = { 10, 17, 1, 44 };
+    struct wg_peer *p17 = wg_proto_find_peer(A.p, pcs[16].public_key);
+    assert_non_null(p17);
+    assert_ptr_equal(wg_allowedips_lookup(p17->proto->aips, AF_INET, dst), p17);
+    free(aips);
+    free(pcs);
+}
+
 /* ---- concurrency: TX, RX, tick, get and apply from different threads ---- */
 
 #define C_SLOTS 1024
@@ -917,6 +958,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_responder_waits_for_confirmation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endpoint_reconnected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_inner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_config, setup, teardown),
         cmocka_unit_test(test_concurrent_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
