@@ -8,9 +8,9 @@
 #   BENCH_SECONDS=10 BENCH_ROUNDS=3 bench/udp.sh    median of 3 rounds
 #   BENCH_MIN_RATIO=1.5 bench/udp.sh   exit 1 when single stream is below the bar
 #   BENCH_IMPLS="wgvsockd" ...         only one side
-#   BENCH_PERF=1 ...                   also `perf record -g` wgvsockd's sender
-#                                      (A) during one single-stream run; report in
-#                                      $BUILD/bench-logs/udp-perf.txt
+#   BENCH_PERF=1 ...                   also `perf record` both wgvsockd processes
+#                                      during an extra single-stream run; reports in
+#                                      $BUILD/bench-logs/udp-perf-{tx,rx}.txt
 #
 # Figures depend on the machine and on whatever else runs on it: the
 # ratio, measured in one run, is the number to compare.
@@ -43,14 +43,22 @@ run_impl() {   # $1 impl, $2 round
     R[$impl,rev,$r]=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T" -R)
     R[$impl,rtt,$r]=$(nsl_rtt "$NS_A" "$T4_B" 50)
     if [ "${BENCH_PERF:-}" = 1 ] && [ "$impl" = wgvsockd ] && [ "$r" = 1 ] && command -v perf >/dev/null; then
-        local pid; pid=$(nsl_pid "$IF_A")
-        perf record -q -g -o "$NSL_TMP/perf.data" -p "$pid" -- sleep "$T" >/dev/null 2>&1 &
-        local ppid=$!
+        local pa pb
+        perf record -q -g -o "$NSL_TMP/perf-tx.data" -p "$(nsl_pid "$IF_A")" -- sleep "$T" >/dev/null 2>&1 &
+        pa=$!
+        perf record -q -g -o "$NSL_TMP/perf-rx.data" -p "$(nsl_pid "$IF_B")" -- sleep "$T" >/dev/null 2>&1 &
+        pb=$!
         v=$(nsl_iperf "$NS_B" "$T4_B" "$NS_A" "$T")
-        wait $ppid
-        perf report -q -i "$NSL_TMP/perf.data" --no-children --sort symbol --percent-limit 1 2>/dev/null |
-            head -60 >"$LOGDIR/udp-perf.txt"
-        echo "perf (sender, single stream $((v / 1000000)) Mbit/s while profiled): $LOGDIR/udp-perf.txt"
+        wait $pa $pb
+        for d in tx rx; do
+            { echo "# wgvsockd $([ $d = tx ] && echo 'sender (A, encrypts)' || echo 'receiver (B, decrypts)'), single stream $((${v:-0} / 1000000)) Mbit/s while profiled"
+              echo "## by thread"
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children --sort comm 2>/dev/null | head -15
+              echo "## by symbol"
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null | grep -v '^$' | grep '%' | head -45
+            } >"$LOGDIR/udp-perf-$d.txt"
+        done
+        echo "  perf profiles: $LOGDIR/udp-perf-tx.txt $LOGDIR/udp-perf-rx.txt"
     fi
     printf '  round %d %-13s single %6s  -P4 %6s  -R %6s Mbit/s  rtt %s ms\n' "$r" "$(name "$impl")" \
         $((${R[$impl,single,$r]:-0} / 1000000)) $((${R[$impl,p4,$r]:-0} / 1000000)) \

@@ -8,7 +8,7 @@
   badpkt.py send CAPTURED HOST4 HOST6 PORT
       Sends, from two fresh UDP sockets (IPv4 and IPv6), to the device:
         slow phase (paced): exact replays of every captured message, the
-          captured initiations with mac2 flipped (mac1 still valid);
+          captured handshake messages with mac2 flipped (mac1 still valid);
         flood phase: every truncation of every captured message, one flipped
           bit per byte, random datagrams of random length, datagrams with a
           valid-looking header (type 1..4, zero reserved bytes) at and around
@@ -115,8 +115,8 @@ def send(captured, host4, host6, port):
     for m in msgs:
         tx(m, 0.01)
     for m in msgs:
-        if m[0] == 1 and len(m) == 148:
-            for i in range(132, 148):
+        if (m[0] == 1 and len(m) == 148) or (m[0] == 2 and len(m) == 92):
+            for i in range(len(m) - 16, len(m)):
                 tx(flip(m, i), 0.005)
     time.sleep(1.0)
     drain()
@@ -126,7 +126,10 @@ def send(captured, host4, host6, port):
     for m in msgs:
         for n in range(len(m)):
             tx(m[:n])
-        for i in range(len(m)):
+        # Flips in a handshake message's mac2 leave mac1 valid: those went in
+        # the slow phase, since under load they rightly earn a cookie reply.
+        keep_mac1 = len(m) - 16 if m[0] in (1, 2) else len(m)
+        for i in range(keep_mac1):
             tx(flip(m, i, rnd.randrange(8)))
         tx(m + b"\0")
         tx(m + os.urandom(rnd.randrange(1, 64)))
@@ -153,9 +156,9 @@ def send(captured, host4, host6, port):
     drain()
     print("sent %d datagrams (%d captured messages replayed and mutated), %d replies" % (
         sent[0], len(msgs), len(replies)))
-    for src, data in replies[:10]:
-        print("REPLY from %s: %d bytes, type %d%s" % (
-            src, len(data), data[0] if data else -1, " (in the slow phase)" if slow else ""))
+    for n, (src, data) in enumerate(replies[:10]):
+        print("REPLY from %s: %d bytes, type %d, in the %s phase" % (
+            src, len(data), data[0] if data else -1, "slow" if n < slow else "flood"))
     return 1 if replies else 0
 
 
