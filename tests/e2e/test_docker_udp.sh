@@ -105,8 +105,7 @@ dk rm c1 c2 >/dev/null
 check "docker network rm" dk network rm wgnet >/dev/null
 left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' || true)
 check "no wgv* interfaces left (got: $left)" test -z "$left"
-check "state dir holds no network or endpoint ($(ls -A "$PL_STATE" | tr '\n' ' '))" \
-    bash -c "! grep -rqs '${EP:0:12}' '$PL_STATE'"
+check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
 
 # --- no secret in any log ----------------------------------------------------
 PRIV=$(keyderive --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" "$IP")

@@ -126,7 +126,7 @@ dk_busybox() {
     r=$E2E_TMP/bbroot
     mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/proc" "$r/sys" "$r/dev" "$r/root" "$r/var/run"
     cp "$bb" "$r/bin/busybox"
-    for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"; done
+    chroot "$r" /bin/busybox --install -s /bin || die "busybox --install failed"
     ln -s bin "$r/sbin"
     echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
     echo 'root:x:0:' >"$r/etc/group"
@@ -187,3 +187,5 @@ expect_network_error() {
     fi
     log "ok: $what -> $(echo "$out" | tail -1 | cut -c1-160)"
 }
+# plugin_state_files: the network and endpoint files the plugin persisted.
+plugin_state_files() { find "$PL_STATE/networks" "$PL_STATE/endpoints" -type f 2>/dev/null | sed "s|^$PL_STATE/||"; }

@@ -59,7 +59,8 @@ hub_start() {
         cat "$log"
         die "hub ${HUB_IMPL:-wgvsockd} -n $transport $HUB_IF did not create its control socket"
     fi
-    (umask 077; wg genkey >"$E2E_TMP/hub.key")
+    # A restarted hub keeps its key.
+    [ -s "$E2E_TMP/hub.key" ] || (umask 077; wg genkey >"$E2E_TMP/hub.key")
     chmod 600 "$E2E_TMP/hub.key"
     HUB_PUB=$(wg pubkey <"$E2E_TMP/hub.key")
     {
