@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <linux/if_tun.h>
 
 #include "wgcore/tun.h"
@@ -153,12 +154,20 @@ static int set_up(const struct wg_tun *tun)
     return if_ioctl(tun, SIOCSIFFLAGS, &ifr);
 }
 
+static bool offload_wanted(void)
+{
+    const char *v = getenv("WGVSOCK_TUN_OFFLOAD");
+
+    return !v || strcmp(v, "0");
+}
+
 int wg_tun_open(struct wg_tun *tun, const char *name, unsigned mtu)
 {
     struct ifreq ifr;
     size_t len = name ? strlen(name) : 0;
     int err;
 
+    memset(tun, 0, sizeof(*tun));
     tun->fd = -1;
     if (!len || len >= IFNAMSIZ || strchr(name, '/') || strchr(name, '%'))
         return -EINVAL;
@@ -172,9 +181,29 @@ int wg_tun_open(struct wg_tun *tun, const char *name, unsigned mtu)
         return -errno;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    if (offload_wanted()) {
+        tun->gso.buf = malloc(WG_PKT_CAP);
+        if (!tun->gso.buf) {
+            close(tun->fd);
+            tun->fd = -1;
+            return -ENOMEM;
+        }
+        ifr.ifr_flags |= IFF_VNET_HDR;
+    }
     memcpy(ifr.ifr_name, name, len);
     if (ioctl(tun->fd, TUNSETIFF, &ifr) < 0)
         goto fail;
+    if (tun->gso.buf) {
+        int hs = (int)WG_VNET_HDR_LEN;
+
+        /* Without TSO the header still comes (all zero): harmless. */
+        tun->vnet = ioctl(tun->fd, TUNSETVNETHDRSZ, &hs) == 0;
+        if (tun->vnet && ioctl(tun->fd, TUNSETOFFLOAD,
+                               TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0)
+            wg_log(WG_LOG_VERBOSE, "%s: no TUN offloads: %s", name, strerror(errno));
+        if (!tun->vnet)
+            goto fail;
+    }
     memcpy(tun->name, ifr.ifr_name, IFNAMSIZ);
     tun->name[IFNAMSIZ - 1] = 0;
     if ((err = wg_tun_set_mtu(tun, mtu)) || (err = set_up(tun))) {
@@ -186,6 +215,9 @@ fail:
     err = -errno;
     close(tun->fd);
     tun->fd = -1;
+    free(tun->gso.buf);
+    tun->gso.buf = NULL;
+    tun->vnet = false;
     return err;
 }
 
@@ -194,28 +226,72 @@ void wg_tun_close(struct wg_tun *tun)
     if (tun->fd >= 0)
         close(tun->fd);
     tun->fd = -1;
+    if (tun->gso.buf) {
+        explicit_bzero(tun->gso.buf, WG_PKT_CAP);
+        free(tun->gso.buf);
+    }
+    tun->gso.buf = NULL;
+    tun->gso.active = false;
 }
 
-int wg_tun_read_batch(const struct wg_tun *tun, struct wg_pkt *pkts, unsigned n)
+static void pkt_reset(struct wg_pkt *p, uint32_t len)
+{
+    p->off = WG_PKT_HEADROOM;
+    p->len = len;
+    p->verdict = WG_PKT_DROP;
+    memset(&p->ep, 0, sizeof(p->ep));
+    p->peer = p->keypair = NULL;
+    p->counter = 0;
+}
+
+/* A packet read with its virtio header in front (at HEADROOM - hdr len, so
+ * the packet itself lands at HEADROOM).  Returns how many packets it became
+ * in pkts[0..n): 1, a number of segments, or 0 (dropped / n == 0). */
+static unsigned vnet_packet(struct wg_tun *tun, struct wg_pkt *pkts, unsigned n, uint32_t len)
+{
+    struct virtio_net_hdr h;
+    uint8_t *data = pkts[0].head + WG_PKT_HEADROOM;
+
+    memcpy(&h, data - WG_VNET_HDR_LEN, sizeof(h));
+    if ((h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE) {
+        if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+            wg_gso_csum_partial(data, len, le16toh(h.csum_start), le16toh(h.csum_offset)))
+            return 0;
+        pkt_reset(&pkts[0], len);
+        return 1;
+    }
+    if (wg_gso_begin(&tun->gso, &h, data, len))
+        return 0;
+    return wg_gso_emit(&tun->gso, pkts, n);
+}
+
+int wg_tun_read_batch(struct wg_tun *tun, struct wg_pkt *pkts, unsigned n)
 {
     unsigned got = 0;
 
-    while (got < n) {
+    if (tun->gso.active)
+        got = wg_gso_emit(&tun->gso, pkts, n);
+    while (got < n && !tun->gso.active) {
         struct wg_pkt *p = &pkts[got];
-        ssize_t r = read(tun->fd, p->head + WG_PKT_HEADROOM, WG_TUN_READ_MAX);
+        uint32_t hl = tun->vnet ? WG_VNET_HDR_LEN : 0;
+        /* With offloads a super-packet may be 64 KiB + headers (more than
+         * an IP packet can be): offer the whole buffer, or the kernel
+         * fails the read instead of truncating. */
+        size_t cap = tun->vnet ? WG_PKT_CAP - (WG_PKT_HEADROOM - hl) : WG_TUN_READ_MAX;
+        ssize_t r = read(tun->fd, p->head + WG_PKT_HEADROOM - hl, cap);
 
-        if (r > 0) {
-            p->off = WG_PKT_HEADROOM;
-            p->len = (uint32_t)r;
-            p->verdict = WG_PKT_DROP;
-            memset(&p->ep, 0, sizeof(p->ep));
-            p->peer = p->keypair = NULL;
-            p->counter = 0;
-            got++;
+        if (r > (ssize_t)hl) {
+            if (tun->vnet)
+                got += vnet_packet(tun, p, n - got, (uint32_t)r - hl);
+            else
+                pkt_reset(p, (uint32_t)r), got++;
             continue;
         }
-        if (r == 0)
-            break;
+        if (r >= 0) {
+            if (r == 0)
+                break;
+            continue;                   /* shorter than its header: drop */
+        }
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || got)
@@ -227,16 +303,21 @@ int wg_tun_read_batch(const struct wg_tun *tun, struct wg_pkt *pkts, unsigned n)
 
 int wg_tun_write_batch(const struct wg_tun *tun, const struct wg_pkt *pkts, unsigned n)
 {
+    static const struct virtio_net_hdr none;
     int done = 0;
 
     for (unsigned i = 0; i < n; i++) {
         const struct wg_pkt *p = &pkts[i];
+        struct iovec iov[2] = {
+            { .iov_base = (void *)&none, .iov_len = WG_VNET_HDR_LEN },
+            { .iov_base = wg_pkt_data(p), .iov_len = p->len },
+        };
         ssize_t r;
 
         if (p->verdict != WG_PKT_DELIVER || !p->len)
             continue;
         do
-            r = write(tun->fd, wg_pkt_data(p), p->len);
+            r = tun->vnet ? writev(tun->fd, iov, 2) : write(tun->fd, iov[1].iov_base, p->len);
         while (r < 0 && errno == EINTR);
         if (r >= 0)
             done++;

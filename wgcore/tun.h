@@ -16,6 +16,7 @@
 
 #include <net/if.h>
 #include "wgcore/proto.h"
+#include "wgcore/tun_gso.h"
 
 #define WG_TUN_MTU_MIN 68u
 /* The largest inner packet whose sealed message (16 header + padding to 16
@@ -27,10 +28,16 @@
 struct wg_tun {
     int fd;                         /* O_NONBLOCK, IFF_TUN | IFF_NO_PI */
     char name[IFNAMSIZ];            /* name at creation; see wg_tun_ifname */
+    bool vnet;                      /* IFF_VNET_HDR: offloads (tun_gso.h) */
+    struct wg_gso gso;              /* super-packet being segmented */
 };
 
 /* Creates (or attaches to a persistent) TUN named name in the calling
- * thread's network namespace, sets mtu and brings it up.  0 or -errno. */
+ * thread's network namespace, sets mtu and brings it up.  With offloads
+ * (the default; WGVSOCK_TUN_OFFLOAD=0 turns them off) the kernel may hand
+ * over TCP super-packets and unchecksummed packets; reads return them
+ * segmented and checksummed, so callers never see the difference.
+ * 0 or -errno. */
 int wg_tun_open(struct wg_tun *tun, const char *name, unsigned mtu);
 /* Closes the fd: a non-persistent interface disappears with it. */
 void wg_tun_close(struct wg_tun *tun);
@@ -45,11 +52,12 @@ int wg_tun_netns(const struct wg_tun *tun);
 int wg_tun_set_mtu(const struct wg_tun *tun, unsigned mtu);
 int wg_tun_get_mtu(const struct wg_tun *tun, unsigned *mtu);
 
-/* Reads up to n packets, stopping at the first EAGAIN.  Each pkts[i].head
+/* Reads up to n packets, stopping at the first EAGAIN (a super-packet
+ * that does not fit the batch continues in the next call).  Each pkts[i].head
  * must point to a WG_PKT_CAP buffer; the packet lands at WG_PKT_HEADROOM
  * (off/len set).  Returns the number read (0 = nothing pending), or -errno
  * when nothing was read because of an error (-EBADFD: interface deleted). */
-int wg_tun_read_batch(const struct wg_tun *tun, struct wg_pkt *pkts, unsigned n);
+int wg_tun_read_batch(struct wg_tun *tun, struct wg_pkt *pkts, unsigned n);
 /* Writes every packet whose verdict is WG_PKT_DELIVER.  Returns how many
  * were written, or -EBADFD when the interface is gone.  Packets the kernel
  * refuses (malformed, no memory) are dropped. */

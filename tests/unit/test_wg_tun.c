@@ -128,6 +128,19 @@ static void expect_on_tun(struct wg_tun *tun, const char *dst, uint16_t port, co
                 continue;
             assert_int_equal(pkts[i].len, 28 + strlen(msg));
             assert_memory_equal(d + 28, msg, strlen(msg));
+            /* With checksum offload the kernel leaves the UDP checksum to
+             * us: it must be complete and valid when the read returns. */
+            if (udp->check) {
+                uint32_t s = 0;
+                for (uint32_t j = 12; j < 20; j += 2)
+                    s += (uint32_t)d[j] << 8 | d[j + 1];
+                s += IPPROTO_UDP + (pkts[i].len - 20);
+                for (uint32_t j = 20; j < pkts[i].len; j += 2)
+                    s += (uint32_t)d[j] << 8 | (j + 1 < pkts[i].len ? d[j + 1] : 0);
+                while (s >> 16)
+                    s = (s & 0xffff) + (s >> 16);
+                assert_int_equal(s, 0xffff);
+            }
             return;
         }
     }
@@ -188,6 +201,8 @@ static void test_tun_lifecycle(void **state)
     assert_int_equal(nsh_enter(ns_a), 0);
     assert_int_equal(wg_tun_open(&tun, name, 1420), 0);
     assert_string_equal(tun.name, name);
+    /* offloads on by default */
+    assert_int_equal(tun.vnet, getenv("WGVSOCK_TUN_OFFLOAD") == NULL);
     assert_true(nsh_has_link(ns_a, name));
     assert_int_equal(nsh_sh("ip -n %s link show dev %s | grep -q '[<,]UP[,>]'", ns_a, name), 0);
     assert_int_equal(wg_tun_get_mtu(&tun, &mtu), 0);
@@ -264,6 +279,14 @@ static void test_tun_lifecycle(void **state)
     assert_int_equal(tun.fd, -1);
 }
 
+/* The same with WGVSOCK_TUN_OFFLOAD=0: a plain TUN, no virtio header. */
+static void test_tun_lifecycle_plain(void **state)
+{
+    setenv("WGVSOCK_TUN_OFFLOAD", "0", 1);
+    test_tun_lifecycle(state);
+    unsetenv("WGVSOCK_TUN_OFFLOAD");
+}
+
 static void test_close_removes(void **state)
 {
     struct wg_tun tun;
@@ -290,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_tun_lifecycle),
+        cmocka_unit_test(test_tun_lifecycle_plain),
         cmocka_unit_test(test_close_removes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

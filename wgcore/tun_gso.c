@@ -1,0 +1,156 @@
+/* tun_gso.c - see tun_gso.h. */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "wgcore/tun_gso.h"
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Sum of big-endian 16-bit words (odd tail padded with zero), unfolded.
+ * 64-bit accumulator: no carry handling inside the loop. */
+uint32_t wg_csum_add(uint32_t sum, const uint8_t *data, uint32_t len)
+{
+    uint64_t s = sum;
+    uint32_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, data + i, 8);
+        w = be64toh(w);
+        s += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
+    }
+    for (; i + 2 <= len; i += 2)
+        s += rd16(data + i);
+    if (i < len)
+        s += (uint32_t)data[i] << 8;
+    while (s >> 32)
+        s = (s & 0xffffffffu) + (s >> 32);
+    return (uint32_t)s;
+}
+
+uint16_t wg_csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+int wg_gso_csum_partial(uint8_t *pkt, uint32_t len, uint32_t csum_start, uint32_t csum_offset)
+{
+    uint16_t c;
+
+    if (csum_start >= len || csum_offset > len - csum_start || len - csum_start - csum_offset < 2)
+        return -EINVAL;
+    c = wg_csum_fold(wg_csum_add(0, pkt + csum_start, len - csum_start));
+    /* UDP uses 0 for "no checksum": a computed 0 is sent as 0xffff. */
+    if (!c && csum_offset == 6)
+        c = 0xffff;
+    wr16(pkt + csum_start + csum_offset, c);
+    return 0;
+}
+
+int wg_gso_begin(struct wg_gso *g, const struct virtio_net_hdr *h, const uint8_t *pkt,
+                 uint32_t len)
+{
+    uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+    uint32_t l4, thl;
+
+    g->active = false;
+    if (type != VIRTIO_NET_HDR_GSO_TCPV4 && type != VIRTIO_NET_HDR_GSO_TCPV6)
+        return -EOPNOTSUPP;
+    if (len > WG_PKT_CAP - WG_PKT_HEADROOM || len < 20)
+        return -EINVAL;
+    g->v6 = type == VIRTIO_NET_HDR_GSO_TCPV6;
+    if (!g->v6) {
+        if (pkt[0] >> 4 != 4 || pkt[9] != IPPROTO_TCP)
+            return -EINVAL;
+        l4 = (pkt[0] & 0xf) * 4u;
+        if (l4 < 20 || rd16(pkt + 2) != len)
+            return -EINVAL;
+    } else {
+        /* Extension headers never come with TSO from Linux's TCP. */
+        if (len < 40 || pkt[0] >> 4 != 6 || pkt[6] != IPPROTO_TCP ||
+            rd16(pkt + 4) + 40u != len)
+            return -EINVAL;
+        l4 = 40;
+    }
+    if (len < l4 + 20)
+        return -EINVAL;
+    thl = (pkt[l4 + 12] >> 4) * 4u;
+    if (thl < 20 || len < l4 + thl)
+        return -EINVAL;
+    g->mss = le16toh(h->gso_size);
+    if (!g->mss)
+        return -EINVAL;
+    g->l4_off = l4;
+    g->hdr_len = l4 + thl;
+    g->len = len;
+    g->off = 0;
+    memcpy(g->buf, pkt, len);
+    g->active = true;
+    return 0;
+}
+
+unsigned wg_gso_emit(struct wg_gso *g, struct wg_pkt *pkts, unsigned n)
+{
+    const uint8_t *src = g->buf;
+    uint32_t payload = g->len - g->hdr_len;
+    unsigned k = 0;
+
+    while (g->active && k < n) {
+        struct wg_pkt *p = &pkts[k];
+        uint8_t *d = p->head + WG_PKT_HEADROOM;
+        uint32_t seg = payload - g->off < g->mss ? payload - g->off : g->mss;
+        bool first = g->off == 0, last = g->off + seg >= payload;
+        uint8_t *tcp = d + g->l4_off;
+        uint32_t tcplen = g->hdr_len - g->l4_off + seg, sum;
+
+        memcpy(d, src, g->hdr_len);
+        memcpy(d + g->hdr_len, src + g->hdr_len + g->off, seg);
+        if (!g->v6) {
+            uint16_t id = rd16(src + 4);
+
+            wr16(d + 2, (uint16_t)(g->hdr_len + seg));
+            wr16(d + 4, (uint16_t)(id + g->off / g->mss));
+            wr16(d + 10, 0);
+            wr16(d + 10, wg_csum_fold(wg_csum_add(0, d, g->l4_off)));
+            /* pseudo header: saddr, daddr, proto, TCP length */
+            sum = wg_csum_add(0, d + 12, 8);
+        } else {
+            wr16(d + 4, (uint16_t)tcplen);
+            sum = wg_csum_add(0, d + 8, 32);
+        }
+        sum += IPPROTO_TCP + tcplen;
+        wr32(tcp + 4, rd32(src + g->l4_off + 4) + g->off);        /* seq */
+        if (!last)
+            tcp[13] &= (uint8_t)~0x09;              /* FIN, PSH: last only */
+        if (!first)
+            tcp[13] &= (uint8_t)~0x80;              /* CWR: first only */
+        wr16(tcp + 16, 0);
+        wr16(tcp + 16, wg_csum_fold(wg_csum_add(sum, tcp, tcplen)));
+
+        p->off = WG_PKT_HEADROOM;
+        p->len = g->hdr_len + seg;
+        p->verdict = WG_PKT_DROP;
+        memset(&p->ep, 0, sizeof(p->ep));
+        p->peer = p->keypair = NULL;
+        p->counter = 0;
+        k++;
+        g->off += seg;
+        if (g->off >= payload)
+            g->active = false;
+    }
+    return k;
+}
