@@ -16,7 +16,10 @@
  *                 2 = [2001:db8::1]:3000, 3 = no address (AF_UNSPEC)
  *   bit 2         recompute mac1 (for our public key), so handshake
  *                 messages get past the mac1 check into Noise and, in
- *                 volume, into the under-load cookie path
+ *                 volume, into the under-load cookie path; and, once a
+ *                 cookie reply to that source was seen (the harness opens
+ *                 it like a real initiator), mac2 too, reaching the
+ *                 "valid cookie under load" path and the rate limiter
  *   bit 3         this record ends the batch (also: 16 packets, or input end)
  *   bits 4-5      shape: 0 raw; 1 initiation (type 1, 148 bytes); 2 response
  *                 (type 2, 92 bytes); 3 data (type 4, >= 32 bytes) or, when
@@ -41,14 +44,46 @@
 static uint8_t bufs[BATCH][WG_PKT_CAP];
 static struct wg_pkt pkts[BATCH];
 static struct wg_endpoint srcs[4];
-static uint8_t our_priv[32], our_pub[32], peer_pub[32], mac1_key[32];
+static uint8_t our_priv[32], our_pub[32], peer_pub[32], mac1_key[32], cookie_key[32];
 static bool ready;
 
 static struct {
     bool armed;             /* only during rx calls */
     unsigned n_batch;       /* packets in the current batch */
     unsigned emitted;
+    bool have_cookie[4];    /* per source: a cookie from a reply */
+    uint8_t cookie[4][16];
+    uint8_t sent_mac1[BATCH][16];   /* mac1 of each packet as sent */
 } st;
+
+static int src_index(const struct wg_endpoint *ep)
+{
+    for (int i = 0; i < 4; i++)
+        if (wg_endpoint_equal(ep, &srcs[i]))
+            return i;
+    return -1;
+}
+
+/* Open a cookie reply as the initiator would: XChaCha20-Poly1305 under
+ * HASH("cookie--" || our_pub), associated data = mac1 of the message it
+ * answers (one of this batch's). */
+static void take_cookie(const struct wg_endpoint *ep, const uint8_t *msg)
+{
+    int s = src_index(ep);
+    uint8_t cookie[16];
+
+    if (s < 0)
+        return;
+    for (unsigned i = 0; i < st.n_batch; i++) {
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, NULL, NULL, msg + 32, 32,
+                                                       st.sent_mac1[i], 16, msg + 8,
+                                                       cookie_key) == 0) {
+            memcpy(st.cookie[s], cookie, 16);
+            st.have_cookie[s] = true;
+            return;
+        }
+    }
+}
 
 static void emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
 {
@@ -60,8 +95,10 @@ static void emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, ui
     for (unsigned i = 0; i < st.n_batch; i++)
         known |= wg_endpoint_equal(ep, &pkts[i].ep);
     CHECK(known);
+    take_cookie(ep, msg);
 #ifdef FUZZ_PROTO_RX_TRACE
-    fprintf(stderr, "cookie reply #%u\n", st.emitted);
+    fprintf(stderr, "cookie reply #%u, cookies held %d%d%d%d\n", st.emitted, st.have_cookie[0],
+            st.have_cookie[1], st.have_cookie[2], st.have_cookie[3]);
 #endif
 }
 
@@ -83,6 +120,8 @@ static void setup(void)
     memcpy(label, "mac1----", 8);
     memcpy(label + 8, our_pub, 32);
     CHECK(blake2s(mac1_key, label, NULL, 32, sizeof(label), 0) == 0);
+    memcpy(label, "cookie--", 8);
+    CHECK(blake2s(cookie_key, label, NULL, 32, sizeof(label), 0) == 0);
 
     memset(srcs, 0, sizeof(srcs));
     srcs[0].addr.in.sin_family = AF_INET;
@@ -154,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 0;
 
     setup();
+    memset(&st, 0, sizeof(st));
     struct wg_proto *p = make_proto();
 
     while (pos + 3 <= size) {
@@ -196,7 +236,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((ctl & 4) && mlen >= 36) {
             /* mac1 = MAC(HASH(label || our_pub), msg[0 .. len - 32]) */
             CHECK(blake2s(msg + mlen - 32, msg, mac1_key, 16, mlen - 32, 32) == 0);
+            /* mac2 = MAC(cookie, msg[0 .. len - 16]) */
+            if (st.have_cookie[ctl & 3])
+                CHECK(blake2s(msg + mlen - 16, msg, st.cookie[ctl & 3], 16, mlen - 16, 16) == 0);
         }
+        if (mlen >= 32)
+            memcpy(st.sent_mac1[n], msg + mlen - 32, 16);
+        else
+            memset(st.sent_mac1[n], 0, 16);
         pkt->len = mlen;
         n++;
         if (n == BATCH || (ctl & 8) || pos + 3 > size) {
