@@ -1,0 +1,43 @@
+# make plugin: the managed (docker plugin) form of wgvsock-plugin.
+#
+#   make plugin                  builds $(PLUGIN_DIR) (config.json + rootfs/)
+#                                and runs `docker plugin create $(PLUGIN_NAME)`
+#   make plugin-dir              only the directory (no docker needed)
+#   make plugin PLUGIN_NAME=registry.example.com/wgvsock:1.0   then
+#   docker plugin push registry.example.com/wgvsock:1.0       to publish
+#
+# rootfs/ holds the binary, exactly the shared libraries ldd lists for it (and
+# the dynamic loader), and the directories config.json mounts onto; nothing
+# else.  It is checked by running the binary chrooted into rootfs/.
+# DOCKER can point the CLI at another daemon: make plugin DOCKER="docker -H unix:///x.sock"
+
+PLUGIN_NAME ?= wgvsock
+PLUGIN_DIR  ?= $(BUILD)/plugin-build
+DOCKER      ?= docker
+
+.PHONY: plugin plugin-dir
+
+plugin-dir: $(BUILD)/bin/wgvsock-plugin config.json plugin/managed.mk
+	@rm -rf $(PLUGIN_DIR) && mkdir -p $(PLUGIN_DIR)/rootfs
+	@set -e; r=$(PLUGIN_DIR)/rootfs; \
+	mkdir -p $$r/usr/bin $$r/etc/wgvsock $$r/var/lib/wgvsock $$r/var/run/wireguard \
+	    $$r/run/docker/plugins $$r/dev/net $$r/proc $$r/sys $$r/tmp; \
+	chmod 700 $$r/etc/wgvsock $$r/var/lib/wgvsock; \
+	: > $$r/etc/wgvsock/seed; \
+	install -m 755 $(BUILD)/bin/wgvsock-plugin $$r/usr/bin/wgvsock-plugin; \
+	libs=$$(ldd $(BUILD)/bin/wgvsock-plugin | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 } $$1 ~ /^\// { print $$1 }'); \
+	[ -n "$$libs" ] || { echo "plugin: ldd listed no libraries" >&2; exit 1; }; \
+	for l in $$libs; do mkdir -p $$r$$(dirname $$l); cp -L $$l $$r$$l; done; \
+	cp config.json $(PLUGIN_DIR)/config.json; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    chroot $$r /usr/bin/wgvsock-plugin --version >/dev/null || \
+	        { echo "plugin: the binary does not run inside rootfs/" >&2; exit 1; }; \
+	fi; \
+	echo "plugin: $(PLUGIN_DIR): wgvsock-plugin + $$(echo $$libs | wc -w) libraries, $$(du -sh $$r | cut -f1)"
+
+plugin: plugin-dir
+	@if $(DOCKER) plugin inspect $(PLUGIN_NAME) >/dev/null 2>&1; then \
+	    echo "plugin: $(PLUGIN_NAME) exists; first: $(DOCKER) plugin disable $(PLUGIN_NAME); $(DOCKER) plugin rm $(PLUGIN_NAME)" >&2; \
+	    exit 1; fi
+	$(DOCKER) plugin create $(PLUGIN_NAME) $(PLUGIN_DIR)
+	@echo "plugin: created $(PLUGIN_NAME); next: $(DOCKER) plugin set $(PLUGIN_NAME) SEED_FILE.source=/etc/wgvsock/seed && $(DOCKER) plugin enable $(PLUGIN_NAME)"
