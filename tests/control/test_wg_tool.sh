@@ -25,6 +25,7 @@ PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 NS=wgt-ct$$
 IF=wct$$a               # <= 15 characters
 IF2=wct$$b
+IF3=wct$$c
 SOCKDIR=/var/run/wireguard
 TMP=$(mktemp -d /tmp/wgctl.XXXXXX)
 FAILS=0 CHECKS=0
@@ -41,11 +42,11 @@ check() {
 }
 
 # The daemon's pid: its command line is exactly what we started.
-daemon_pid() { pgrep -f "^$WGVSOCKD (-f )?-n udp $1\$" | head -1; }
+daemon_pid() { pgrep -f "^$WGVSOCKD ((-f )?-n udp )?$1\$" | head -1; }
 
 cleanup() {
     local p i
-    for i in "$IF" "$IF2"; do
+    for i in "$IF" "$IF2" "$IF3"; do
         p=$(daemon_pid "$i")
         [ -n "$p" ] && PIDS+=("$p")
     done
@@ -55,7 +56,7 @@ cleanup() {
         kill -9 "$p" 2>/dev/null
     done
     ip netns del "$NS" 2>/dev/null
-    for i in "$IF" "$IF2"; do
+    for i in "$IF" "$IF2" "$IF3"; do
         [ -S "$SOCKDIR/$i.sock" ] && rm -f "$SOCKDIR/$i.sock"
     done
     rm -rf "$TMP"
@@ -323,6 +324,36 @@ uapi "$IF" "get=1\n\nset=1\nfwmark=0\n\nget=1\n\n" >"$TMP/three"
 check "three requests on one connection, three answers" test "$(grep -c '^errno=0$' "$TMP/three")" = 3
 # The set's bare answer follows the first get's, right after its errno line.
 check "answers in order" bash -c 'grep -A2 -m1 "^errno=0$" "$1" | tr "\n" . | grep -q "^errno=0..errno=0.$"' _ "$TMP/three"
+
+# ---------------------------------------------------------------- wg-quick
+log "wg-quick up/down with wgvsockd as its userspace implementation"
+cat >"$TMP/$IF3.conf" <<EOF
+[Interface]
+PrivateKey = $(wg genkey)
+Address = 10.88.0.1/24, fd88::1/64
+ListenPort = 45678
+MTU = 1380
+
+[Peer]
+PublicKey = $(wg genkey | wg pubkey)
+AllowedIPs = 10.88.0.2/32, 10.99.0.0/16
+Endpoint = 127.0.0.1:45679
+EOF
+if command -v wg-quick >/dev/null; then
+    check "wg-quick up" nsx env WG_QUICK_USERSPACE_IMPLEMENTATION="$WGVSOCKD" WGVSOCK_NETWORK=udp \
+        wg-quick up "$TMP/$IF3.conf"
+    check "... address set" bash -c 'ip netns exec "$1" ip -4 addr show "$2" | grep -q 10.88.0.1/24' _ "$NS" "$IF3"
+    check "... MTU set" bash -c 'ip netns exec "$1" ip link show "$2" | grep -q "mtu 1380"' _ "$NS" "$IF3"
+    check "... route from AllowedIPs" bash -c 'ip netns exec "$1" ip route show dev "$2" | grep -q 10.99.0.0/16' _ "$NS" "$IF3"
+    check "... wg show port" bash -c 'wg show "$1" listen-port | grep -qx 45678' _ "$IF3"
+    Q=$(daemon_pid "$IF3")
+    check "... daemon found" test -n "$Q"
+    check "wg-quick down" nsx wg-quick down "$TMP/$IF3.conf"
+    check "... daemon exits" wait_until 5 proc_absent "${Q:-0}"
+    check "... socket removed" wait_until 2 sock_absent "$IF3"
+else
+    flunk "wg-quick not installed (wireguard-tools)"
+fi
 
 # ---------------------------------------------------------------- exit paths
 log "exit paths"

@@ -56,7 +56,8 @@ static void usage(FILE *f)
         "      --version        print the version and exit\n"
         "  -h, --help           print this help and exit\n"
         "\n"
-        "Environment: LOG_LEVEL=debug|verbose|error|silent (default error).\n"
+        "Environment: LOG_LEVEL=debug|verbose|error|silent (default error);\n"
+        "WGVSOCK_NETWORK=NET sets the network when -n is not given.\n"
         "Exit status: 0 after SIGTERM/SIGINT, removal of the control socket or of the\n"
         "interface; 1 if the interface cannot be created; 2 for bad arguments.\n",
         prog, prog, WG_DEFAULT_MTU);
@@ -124,10 +125,19 @@ static void parse_args(int argc, char **argv, struct options *o)
     };
     const char *fg = getenv("WG_PROCESS_FOREGROUND");
     const char *crc = getenv("WGVSOCK_STREAM_CRC");
+    const char *net = getenv("WGVSOCK_NETWORK");
     int c, kind;
 
     memset(o, 0, sizeof(*o));
     o->params.transport = WG_TRANSPORT_VSOCK;
+    /* For launchers that pass only IFNAME (wg-quick's
+     * WG_QUICK_USERSPACE_IMPLEMENTATION); -n wins over it. */
+    if (net && *net) {
+        kind = wg_transport_from_name(net);
+        if (kind < 0)
+            usage_error("invalid WGVSOCK_NETWORK '%s' (expected vsock, tcp, tcp4, tcp6 or udp)", net);
+        o->params.transport = (enum wg_transport_kind)kind;
+    }
     o->foreground = fg && !strcmp(fg, "1");
     if (crc && *crc) {
         if (!strcmp(crc, "0"))
