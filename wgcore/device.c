@@ -365,6 +365,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     io.emit = dev_emit;
     if ((err = wg_proto_create(&io, &dev->proto)))
         goto fail;
+    wg_proto_set_mtu(dev->proto, mtu);     /* padding never beyond the MTU */
     dev->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (dev->stop_efd < 0) {
         err = -errno;
@@ -451,9 +452,14 @@ const char *wg_device_ifname(const struct wg_device *dev)
 
 int wg_device_set_mtu(struct wg_device *dev, unsigned mtu)
 {
+    int err;
+
     if (!dev)
         return -EINVAL;
-    return wg_tun_set_mtu(&dev->tun, mtu);
+    err = wg_tun_set_mtu(&dev->tun, mtu);
+    if (!err)
+        wg_proto_set_mtu(dev->proto, mtu);
+    return err;
 }
 
 const char *wg_device_wait(struct wg_device *dev)
