@@ -33,6 +33,14 @@ static void hex32(uint8_t out[32], const char *hex)
     }
 }
 
+static uint32_t ip4(const struct wg_allowedip *a)
+{
+    uint32_t v;
+
+    memcpy(&v, a->ip, 4);       /* ip[] is not 4-byte aligned */
+    return ntohl(v);
+}
+
 static int parse(const char *text, struct wg_device_config *cfg)
 {
     return wg_uapi_parse_set(text, strlen(text), cfg);
@@ -172,11 +180,11 @@ static void test_allowedip_masking(void **state)
                            "allowed_ip=1.2.3.4/032\n", &cfg), 0);
     a = cfg.peers[0].allowed_ips;
     assert_int_equal(cfg.peers[0].n_allowed_ips, 7);
-    assert_int_equal(ntohl(*(uint32_t *)a[0].ip), 0x0a000000);
-    assert_int_equal(ntohl(*(uint32_t *)a[1].ip), 0xc0a84800);
+    assert_int_equal(ip4(&a[0]), 0x0a000000);
+    assert_int_equal(ip4(&a[1]), 0xc0a84800);
     assert_int_equal(a[1].cidr, 21);
-    assert_int_equal(ntohl(*(uint32_t *)a[2].ip), 0);
-    assert_int_equal(ntohl(*(uint32_t *)a[3].ip), 0x01020304);
+    assert_int_equal(ip4(&a[2]), 0);
+    assert_int_equal(ip4(&a[3]), 0x01020304);
     assert_memory_equal(a[4].ip, v6, 16);
     assert_int_equal(a[4].cidr, 44);
     assert_int_equal(a[5].family, AF_INET6);
