@@ -133,8 +133,10 @@ int main(int argc, char **argv)
         state_close(plugin.state);
         return 1;
     }
-    wg_log(WG_LOG_ERROR, "wgvsock-plugin %s listening on %s (state %s)", PLUGIN_VERSION,
-           socket_path, state_dir);
+    /* One start-up line unless silenced: not an error, so not via wg_log. */
+    if (wg_log_level_from_env() != WG_LOG_SILENT)
+        fprintf(stderr, "wgvsock-plugin %s listening on %s (state %s)\n", PLUGIN_VERSION,
+                socket_path, state_dir);
 
     do {
         ret = sigwait(&sigs, &sig);

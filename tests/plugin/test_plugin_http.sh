@@ -71,14 +71,15 @@ wait_for() {  # SECONDS CMD...
 # call METHOD BODY: prints the reply body; the HTTP status goes to $TMP/status,
 # the Content-Type to $TMP/ctype.
 call() {
-    local out
+    local out body=$TMP/body.$BASHPID
     out=$(printf '%s\n' "$2" | curl -sS --max-time 20 --unix-socket "$SOCK" -X POST \
         -H 'Accept: application/vnd.docker.plugins.v1.2+json' -H 'Content-Type:' \
         -H 'User-Agent: Go-http-client/1.1' --data-binary @- \
-        -o "$TMP/body" -w '%{http_code} %{content_type}' "http://plugin/$1") || { echo "curl failed"; return 1; }
+        -o "$body" -w '%{http_code} %{content_type}' "http://plugin/$1") || { echo "curl failed"; return 1; }
     echo "${out%% *}" >"$TMP/status"
     echo "${out#* }" >"$TMP/ctype"
-    cat "$TMP/body"
+    cat "$body"
+    rm -f "$body"
 }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1].split("."):
@@ -248,11 +249,65 @@ expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%
 check "network state gone" test ! -e "$STATE/networks/$NET.json"
 expect_ok "DeleteNetwork again (already gone)" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
 
+# ---- many containers at once, as `docker run` x 20 in parallel ----
+expect_ok "CreateNetwork again" NetworkDriver.CreateNetwork "$(netbody)"
+N=20
+pids=()
+for i in $(seq 1 $N); do
+    (
+        ep=$(printf 'c%02d%061x' "$i" $$)
+        call NetworkDriver.CreateEndpoint "$(epbody "$ep" "10.$N3.77.$((10 + i))")" >"$TMP/par-c$i" &&
+        call NetworkDriver.Join "$(ids "$ep")" >"$TMP/par-j$i"
+    ) 2>/dev/null &
+    pids+=($!)
+done
+wait "${pids[@]}"
+good=0
+for i in $(seq 1 $N); do
+    ep=$(printf 'c%02d%061x' "$i" $$)
+    echo "wgv${ep:0:12}" >>"$TMP/ifnames"
+    [ "$(jget InterfaceName.SrcName <"$TMP/par-j$i" 2>/dev/null)" = "wgv${ep:0:12}" ] &&
+        ip -n "$NSH" link show "wgv${ep:0:12}" >/dev/null 2>&1 && good=$((good + 1))
+done
+check "$N concurrent CreateEndpoint+Join: $good interfaces" test "$good" = "$N"
+pids=()
+for i in $(seq 1 $N); do
+    ep=$(printf 'c%02d%061x' "$i" $$)
+    ( call NetworkDriver.Leave "$(ids "$ep")" >/dev/null; call NetworkDriver.DeleteEndpoint "$(ids "$ep")" >"$TMP/par-d$i" ) 2>/dev/null &
+    pids+=($!)
+done
+wait "${pids[@]}"
+left=$(ip -n "$NSH" -o link show | grep -c "wgvc[0-9]" || true)
+check "$N concurrent DeleteEndpoint: no interface left ($left)" test "$left" = 0
+check "no endpoint state left" bash -c "[ -z \"\$(ls '$STATE/endpoints')\" ]"
+check "no control socket left" bash -c "! ls /var/run/wireguard/ | grep -q '^wgvc[0-9].*$$'"
+expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
+
+# keep-alive: several calls on one connection, as dockerd does
+n=$(curl -sv --unix-socket "$SOCK" -X POST -H 'Content-Type:' --data-binary $'{}\n' \
+    http://plugin/Plugin.Activate http://plugin/NetworkDriver.GetCapabilities 2>&1 | grep -ci 're-using existing connection')
+check "two calls on one kept-alive connection" test "${n:-0}" -ge 1
+
 # ---- shutdown and secrets ----
+# an idle kept-alive connection (dockerd holds some) must not stall shutdown
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"POST /Plugin.Activate HTTP/1.1\r\nHost: plugin\r\nContent-Length: 3\r\n\r\n{}\n")
+s.recv(4096); time.sleep(30)' "$SOCK" &
+IDLE_PID=$!
+sleep 0.5
 kill -TERM "$PLUGIN_PID"
-if wait_for 10 bash -c "! kill -0 $PLUGIN_PID 2>/dev/null"; then ok "SIGTERM stops the plugin"; else bad "plugin ignores SIGTERM"; fi
+t0=$SECONDS
+# gone or a zombie (our child until we wait for it)
+if wait_for 10 bash -c "[ ! -e /proc/$PLUGIN_PID ] || grep -q ') Z ' /proc/$PLUGIN_PID/stat"; then
+    ok "SIGTERM stops the plugin despite an idle connection ($((SECONDS - t0)) s)"
+else
+    bad "plugin still runs 10 s after SIGTERM"
+fi
 wait "$PLUGIN_PID"; rc=$?; PLUGIN_PID=
 check "exit status 0 after SIGTERM" test "$rc" = 0
+kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null
 check "socket removed on exit" test ! -e "$SOCK"
 check "calls were logged at LOG_LEVEL=debug" grep -q "NetworkDriver.Join network=" "$PLOG"
 leak=0
