@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <linux/if_tun.h>
 
+#include "wgcore/transport.h"
 #include "wgcore/tun.h"
 #include "wgcore/wgcore.h"
 
@@ -301,20 +302,25 @@ int wg_tun_read_batch(struct wg_tun *tun, struct wg_pkt *pkts, unsigned n)
     return (int)got;
 }
 
-int wg_tun_write_batch(const struct wg_tun *tun, const struct wg_pkt *pkts, unsigned n)
+int wg_tun_write_batch(const struct wg_tun *tun, struct wg_pkt *pkts, unsigned n)
 {
-    static const struct virtio_net_hdr none;
+    struct virtio_net_hdr hdrs[WG_BATCH_MAX];
+    bool absorbed[WG_BATCH_MAX];
     int done = 0;
 
+    if (n > WG_BATCH_MAX)
+        n = WG_BATCH_MAX;
+    if (tun->vnet)
+        wg_gro_batch(pkts, n, hdrs, absorbed);
     for (unsigned i = 0; i < n; i++) {
         const struct wg_pkt *p = &pkts[i];
         struct iovec iov[2] = {
-            { .iov_base = (void *)&none, .iov_len = WG_VNET_HDR_LEN },
+            { .iov_base = &hdrs[i], .iov_len = WG_VNET_HDR_LEN },
             { .iov_base = wg_pkt_data(p), .iov_len = p->len },
         };
         ssize_t r;
 
-        if (p->verdict != WG_PKT_DELIVER || !p->len)
+        if (p->verdict != WG_PKT_DELIVER || !p->len || (tun->vnet && absorbed[i]))
             continue;
         do
             r = tun->vnet ? writev(tun->fd, iov, 2) : write(tun->fd, iov[1].iov_base, p->len);

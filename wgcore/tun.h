@@ -58,10 +58,12 @@ int wg_tun_get_mtu(const struct wg_tun *tun, unsigned *mtu);
  * (off/len set).  Returns the number read (0 = nothing pending), or -errno
  * when nothing was read because of an error (-EBADFD: interface deleted). */
 int wg_tun_read_batch(struct wg_tun *tun, struct wg_pkt *pkts, unsigned n);
-/* Writes every packet whose verdict is WG_PKT_DELIVER.  Returns how many
- * were written, or -EBADFD when the interface is gone.  Packets the kernel
- * refuses (malformed, no memory) are dropped. */
-int wg_tun_write_batch(const struct wg_tun *tun, const struct wg_pkt *pkts, unsigned n);
+/* Writes every packet whose verdict is WG_PKT_DELIVER (at most
+ * WG_BATCH_MAX per call).  With offloads, TCP segments that continue one
+ * another are coalesced first (GRO, see tun_gso.h; buffers are modified).
+ * Returns how many writes were done, or -EBADFD when the interface is
+ * gone.  Packets the kernel refuses (malformed, no memory) are dropped. */
+int wg_tun_write_batch(const struct wg_tun *tun, struct wg_pkt *pkts, unsigned n);
 
 /* Run a section in another network namespace: enter nsfd on the calling
  * thread, saving where it was.  *saved = -1 when the thread already was

@@ -154,3 +154,180 @@ unsigned wg_gso_emit(struct wg_gso *g, struct wg_pkt *pkts, unsigned n)
     }
     return k;
 }
+
+/* ---- GRO (write direction) ---- */
+
+#define GRO_FLOWS 8
+#define TCP_ACK 0x10
+#define TCP_PSH 0x08
+
+struct gro_flow {
+    struct wg_pkt *head;
+    unsigned idx;           /* head's index in the batch */
+    uint32_t iphl, thl;
+    uint32_t mss;           /* payload of the first segment */
+    uint32_t last;          /* payload of the last appended segment */
+    uint32_t next_seq;
+    unsigned count;
+    bool v6, closed;
+};
+
+/* Is this a TCP segment we may coalesce?  Fills iphl/thl/payload. */
+static bool gro_candidate(const struct wg_pkt *p, bool *v6, uint32_t *iphl, uint32_t *thl,
+                          uint32_t *payload)
+{
+    const uint8_t *d = wg_pkt_data(p);
+    uint32_t len = p->len;
+
+    if (p->verdict != WG_PKT_DELIVER || len < 40)
+        return false;
+    if (d[0] >> 4 == 4) {
+        /* No options, not a fragment (DF is fine). */
+        if (d[0] != 0x45 || d[9] != IPPROTO_TCP || rd16(d + 2) != len ||
+            (rd16(d + 6) & ~0x4000))
+            return false;
+        *v6 = false;
+        *iphl = 20;
+    } else if (d[0] >> 4 == 6) {
+        if (len < 60 || d[6] != IPPROTO_TCP || rd16(d + 4) + 40u != len)
+            return false;
+        *v6 = true;
+        *iphl = 40;
+    } else {
+        return false;
+    }
+    *thl = (d[*iphl + 12] >> 4) * 4u;
+    if (*thl < 20 || *iphl + *thl >= len)
+        return false;                       /* pure ACKs are not merged */
+    /* Only ACK, optionally PSH: SYN/FIN/RST/URG/ECE/CWR end a flow. */
+    if ((d[*iphl + 13] & (uint8_t)~TCP_PSH) != TCP_ACK)
+        return false;
+    *payload = len - *iphl - *thl;
+    return true;
+}
+
+/* Can segment p (same shape) be appended to flow f? */
+static bool gro_follows(const struct gro_flow *f, const struct wg_pkt *p, bool v6, uint32_t iphl,
+                        uint32_t thl, uint32_t payload)
+{
+    const uint8_t *h = wg_pkt_data(f->head), *d = wg_pkt_data(p);
+    const uint8_t *ht = h + iphl, *dt = d + iphl;
+
+    if (f->closed || f->v6 != v6 || f->thl != thl || f->last != f->mss || payload > f->mss)
+        return false;
+    if (f->head->len + payload > 65535 || rd32(dt + 4) != f->next_seq)
+        return false;
+    if (!v6) {
+        /* tos, ttl, protocol; addresses */
+        if (h[1] != d[1] || h[8] != d[8] || memcmp(h + 12, d + 12, 8))
+            return false;
+    } else {
+        /* version/class/flow label, hop limit; addresses */
+        if (memcmp(h, d, 4) || h[7] != d[7] || memcmp(h + 8, d + 8, 32))
+            return false;
+    }
+    /* ports; ack; doff; window; urgent; options must match exactly */
+    return !memcmp(ht, dt, 4) && !memcmp(ht + 8, dt + 8, 5) && !memcmp(ht + 14, dt + 14, 2) &&
+           !memcmp(ht + 18, dt + 18, thl - 18);
+}
+
+static struct gro_flow *gro_lookup(struct gro_flow *flows, unsigned nf, const struct wg_pkt *p,
+                                   bool v6, uint32_t iphl)
+{
+    const uint8_t *d = wg_pkt_data(p);
+
+    for (unsigned i = 0; i < nf; i++) {
+        const uint8_t *h = wg_pkt_data(flows[i].head);
+
+        if (flows[i].v6 != v6)
+            continue;
+        if (!memcmp(h + iphl, d + iphl, 4) &&
+            (v6 ? !memcmp(h + 8, d + 8, 32) : !memcmp(h + 12, d + 12, 8)))
+            return &flows[i];
+    }
+    return NULL;
+}
+
+static void gro_finish(const struct gro_flow *f, struct virtio_net_hdr *hdr)
+{
+    uint8_t *d = wg_pkt_data(f->head), *t = d + f->iphl;
+    uint32_t tcplen = f->head->len - f->iphl, sum;
+
+    if (f->count < 2)
+        return;
+    if (!f->v6) {
+        wr16(d + 2, (uint16_t)f->head->len);
+        wr16(d + 10, 0);
+        wr16(d + 10, wg_csum_fold(wg_csum_add(0, d, 20)));
+        sum = wg_csum_add(0, d + 12, 8);
+    } else {
+        wr16(d + 4, (uint16_t)tcplen);
+        sum = wg_csum_add(0, d + 8, 32);
+    }
+    sum += IPPROTO_TCP + tcplen;
+    /* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum. */
+    wr16(t + 16, (uint16_t)~wg_csum_fold(sum));
+    memset(hdr, 0, sizeof(*hdr));
+    hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    hdr->gso_type = f->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    hdr->gso_size = htole16((uint16_t)f->mss);
+    hdr->hdr_len = htole16((uint16_t)(f->iphl + f->thl));
+    hdr->csum_start = htole16((uint16_t)f->iphl);
+    hdr->csum_offset = htole16(16);
+}
+
+void wg_gro_batch(struct wg_pkt *pkts, unsigned n, struct virtio_net_hdr *hdrs, bool *absorbed)
+{
+    struct gro_flow flows[GRO_FLOWS];
+    unsigned nf = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct wg_pkt *p = &pkts[i];
+        struct gro_flow *f;
+        uint32_t iphl, thl, payload;
+        bool v6;
+
+        memset(&hdrs[i], 0, sizeof(hdrs[i]));
+        absorbed[i] = false;
+        if (!gro_candidate(p, &v6, &iphl, &thl, &payload))
+            continue;
+        f = gro_lookup(flows, nf, p, v6, iphl);
+        if (f && gro_follows(f, p, v6, iphl, thl, payload) &&
+            f->head->off + f->head->len + payload <= WG_PKT_CAP) {
+            memcpy(wg_pkt_data(f->head) + f->head->len, wg_pkt_data(p) + iphl + thl, payload);
+            f->head->len += payload;
+            f->next_seq += payload;
+            f->last = payload;
+            f->count++;
+            if (wg_pkt_data(p)[iphl + 13] & TCP_PSH) {
+                wg_pkt_data(f->head)[iphl + 13] |= TCP_PSH;
+                f->closed = true;           /* the kernel's GRO flushes on PSH */
+            }
+            absorbed[i] = true;
+            continue;
+        }
+        /* A new head: replaces the flow's old head, or takes a free slot
+         * (the oldest one is finished when the table is full). */
+        if (f) {
+            gro_finish(f, &hdrs[f->idx]);
+        } else if (nf < GRO_FLOWS) {
+            f = &flows[nf++];
+        } else {
+            f = &flows[0];
+            gro_finish(f, &hdrs[f->idx]);
+            memmove(&flows[0], &flows[1], (GRO_FLOWS - 1) * sizeof(flows[0]));
+            f = &flows[GRO_FLOWS - 1];
+        }
+        f->head = p;
+        f->idx = i;
+        f->iphl = iphl;
+        f->thl = thl;
+        f->mss = f->last = payload;
+        f->next_seq = rd32(wg_pkt_data(p) + iphl + 4) + payload;
+        f->count = 1;
+        f->v6 = v6;
+        f->closed = (wg_pkt_data(p)[iphl + 13] & TCP_PSH) != 0;
+    }
+    for (unsigned i = 0; i < nf; i++)
+        gro_finish(&flows[i], &hdrs[flows[i].idx]);
+}

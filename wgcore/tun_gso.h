@@ -45,6 +45,18 @@ int wg_gso_begin(struct wg_gso *g, const struct virtio_net_hdr *h, const uint8_t
  * set); returns how many.  g->active turns false after the last one. */
 unsigned wg_gso_emit(struct wg_gso *g, struct wg_pkt *pkts, unsigned n);
 
+/* GRO for the write direction: coalesces the WG_PKT_DELIVER TCP segments
+ * of a batch that continue one another (same flow, contiguous sequence
+ * numbers, same ACK/window/options, full-sized except the last, no flags
+ * but ACK and a final PSH) into super-packets, as the kernel's GRO would.
+ * For every packet, hdrs[i] is the virtio header to write it with and
+ * absorbed[i] says it was appended to an earlier one (do not write it).
+ * Merged packets get IP lengths/checksum fixed and the TCP checksum left
+ * partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): the packets were authenticated by
+ * WireGuard, which kernel WireGuard also treats as checksum-verified.
+ * The buffers of merge heads grow in place (up to 65535 bytes of IP). */
+void wg_gro_batch(struct wg_pkt *pkts, unsigned n, struct virtio_net_hdr *hdrs, bool *absorbed);
+
 /* Internet checksum helpers (exposed for tests). */
 uint32_t wg_csum_add(uint32_t sum, const uint8_t *data, uint32_t len);
 uint16_t wg_csum_fold(uint32_t sum);

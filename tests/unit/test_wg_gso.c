@@ -209,6 +209,141 @@ static void test_csum_partial(void **state)
                              (uint16_t)~naive_sum(p + o, len, 0));
 }
 
+/* Segments of one super-packet, GRO'd back: one packet equal to the
+ * original (headers, payload, total length), PSH kept from the last
+ * segment, a partial TCP checksum that completes to a valid one. */
+static unsigned segment(bool v6, uint32_t payload, uint16_t mss, uint8_t flags, struct wg_pkt *pkts,
+                        unsigned first)
+{
+    struct wg_gso g = { .buf = gsobuf };
+    struct virtio_net_hdr h;
+    uint32_t len = make_super(v6, payload, flags);
+    unsigned k;
+
+    memset(&h, 0, sizeof(h));
+    h.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h.gso_size = mss;
+    assert_int_equal(wg_gso_begin(&g, &h, super, len), 0);
+    for (unsigned i = first; i < 16; i++)
+        pkts[i].head = bufs[i];
+    k = wg_gso_emit(&g, pkts + first, 16 - first);
+    assert_false(g.active);
+    for (unsigned i = first; i < first + k; i++)
+        pkts[i].verdict = WG_PKT_DELIVER;
+    return k;
+}
+
+static void check_merged(const struct wg_pkt *p, const struct virtio_net_hdr *h, bool v6,
+                         uint32_t payload, uint16_t mss)
+{
+    uint32_t l4 = v6 ? 40 : 20, len = l4 + 32 + payload;
+    uint8_t copy[70000];
+
+    assert_int_equal(p->len, len);
+    assert_int_equal(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(h->gso_type, v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(h->gso_size, mss);
+    assert_int_equal(h->csum_start, l4);
+    assert_int_equal(h->csum_offset, 16);
+    memcpy(copy, wg_pkt_data(p), len);
+    if (!v6)
+        assert_int_equal(naive_sum(copy, 20, 0), 0xffff);
+    /* The kernel completes the checksum: do it as it would. */
+    assert_int_equal(wg_gso_csum_partial(copy, len, l4, 16), 0);
+    assert_int_equal(naive_sum(copy + l4, len - l4, pseudo(copy, v6, len - l4, IPPROTO_TCP)),
+                     0xffff);
+    /* Same bytes as the super-packet, except the checksum and the IPv4 id
+     * (the first segment's), PSH as on the last segment. */
+    make_super(v6, payload, 0x10 | 0x08);
+    memcpy(copy + l4 + 16, super + l4 + 16, 2);
+    if (!v6)
+        memcpy(copy + 10, super + 10, 2);   /* IP checksum, checked above */
+    assert_memory_equal(copy, super, len);
+}
+
+static void test_gro(void **state)
+{
+    struct wg_pkt pkts[16];
+    struct virtio_net_hdr hdrs[16];
+    bool absorbed[16];
+    unsigned k;
+
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(false, 10000, 1000, 0x10 | 0x08, pkts, 0);     /* 10 segments */
+    assert_int_equal(k, 10);
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    assert_false(absorbed[0]);
+    for (unsigned i = 1; i < k; i++)
+        assert_true(absorbed[i]);
+    check_merged(&pkts[0], &hdrs[0], false, 10000, 1000);
+
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(true, 3500, 1000, 0x10 | 0x08, pkts, 0);        /* short last */
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    for (unsigned i = 1; i < k; i++)
+        assert_true(absorbed[i]);
+    check_merged(&pkts[0], &hdrs[0], true, 3500, 1000);
+
+    /* A gap splits a flow in two; a dropped packet in between is skipped;
+     * a lone segment is written as it is. */
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(false, 6000, 1000, 0x10, pkts, 0);
+    pkts[2].verdict = WG_PKT_DROP;                          /* lost: gap */
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    assert_false(absorbed[0]);
+    assert_true(absorbed[1]);
+    assert_false(absorbed[2]);
+    assert_false(absorbed[3]);                              /* new head */
+    assert_true(absorbed[4] && absorbed[5]);
+    assert_int_equal(pkts[0].len, 20 + 32 + 2000);
+    assert_int_equal(pkts[3].len, 20 + 32 + 3000);
+    assert_int_equal(hdrs[3].gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(hdrs[2].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+
+    /* Non-mergeable: FIN/SYN flags, different ACK, PSH mid-flow ends it. */
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(false, 4000, 1000, 0x10, pkts, 0);
+    wg_pkt_data(&pkts[1])[20 + 8] ^= 1;                     /* other ACK number */
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    assert_false(absorbed[1]);
+    assert_false(absorbed[2]);                              /* follows pkts[1]? no: ack differs */
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(false, 4000, 1000, 0x10, pkts, 0);
+    wg_pkt_data(&pkts[1])[20 + 13] |= 0x08;                 /* PSH on the 2nd */
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    assert_true(absorbed[1]);
+    assert_false(absorbed[2]);                              /* flushed after PSH */
+    assert_true(absorbed[3]);
+    memset(pkts, 0, sizeof(pkts));
+    k = segment(false, 3000, 1000, 0x10 | 0x01, pkts, 0);   /* FIN on the last */
+    wg_gro_batch(pkts, k, hdrs, absorbed);
+    assert_true(absorbed[1]);
+    assert_false(absorbed[2]);
+    assert_int_equal(hdrs[2].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+
+    /* Two flows interleaved both merge. */
+    memset(pkts, 0, sizeof(pkts));
+    {
+        struct wg_pkt a[16], b[16];
+
+        memset(a, 0, sizeof(a));
+        memset(b, 0, sizeof(b));
+        k = segment(false, 4000, 1000, 0x10, a, 0);
+        k = segment(true, 4000, 1000, 0x10, b, 4);          /* bufs 4..7 */
+        for (unsigned i = 0; i < 4; i++) {
+            pkts[2 * i] = a[i];
+            pkts[2 * i + 1] = b[4 + i];
+        }
+        wg_gro_batch(pkts, 8, hdrs, absorbed);
+        assert_false(absorbed[0]);
+        assert_false(absorbed[1]);
+        for (unsigned i = 2; i < 8; i++)
+            assert_true(absorbed[i]);
+        assert_int_equal(pkts[0].len, 20 + 32 + 4000);
+        assert_int_equal(pkts[1].len, 40 + 32 + 4000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_tcp6),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_csum_partial),
+        cmocka_unit_test(test_gro),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
