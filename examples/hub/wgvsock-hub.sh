@@ -9,6 +9,9 @@
 #                          running hub is taken down first)
 #   wgvsock-hub.sh down    remove the NAT rules and the interface (wgvsockd
 #                          exits when its interface goes)
+#   wgvsock-hub.sh configure   everything but starting wgvsockd, for an
+#                          interface that a service manager started
+#                          (examples/systemd/wgvsock-hub@.service)
 #   wgvsock-hub.sh pubkey  print the hub's public key (for wgvsock.peerkey)
 #
 # Configuration: environment variables, or a file named by HUB_ENV (default
@@ -88,8 +91,13 @@ up() {
     # 1. The interface, served by wgvsockd (it daemonizes once the TUN and the
     #    control socket exist; under systemd use -f, see examples/systemd).
     "$WGVSOCKD" -n "$HUB_TRANSPORT" "$HUB_IF"
+    configure
+}
+
+configure() {
     i=0
-    while [ ! -S "/var/run/wireguard/$HUB_IF.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    while [ ! -S "/var/run/wireguard/$HUB_IF.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -S "/var/run/wireguard/$HUB_IF.sock" ] || { echo "no wgvsockd serves $HUB_IF" >&2; exit 1; }
 
     # 2. The hub's key: generated once, kept 0600.  Its public half is the
     #    network's wgvsock.peerkey.
@@ -145,7 +153,8 @@ up() {
 
 case ${1:-} in
     up) up ;;
+    configure) configure ;;
     down) down ;;
     pubkey) wg pubkey <"$HUB_KEY" ;;
-    *) echo "usage: $0 up|down|pubkey (configuration: see the comments at the top)" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|configure|pubkey (configuration: see the comments at the top)" >&2; exit 2 ;;
 esac

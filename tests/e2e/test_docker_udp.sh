@@ -103,6 +103,19 @@ check "device gone after stop" bash -c "! ip -n $E2E_NS link show $IF >/dev/null
 check "control socket gone after stop" test ! -e "/var/run/wireguard/$IF.sock"
 dk rm c1 c2 >/dev/null
 check "docker network rm" dk network rm wgnet >/dev/null
+
+# --- an --internal network: the hub's addresses only, no default route -------
+if wgnet_create inet --internal -o wgvsock.transport=udp >/dev/null; then
+    dk run -d --name ci --network inet busybox sleep 600 >/dev/null || fail "docker run on --internal"
+    r=$(dk exec ci ip route)
+    check "--internal: no default route (got: $r)" bash -c "! echo '$r' | grep -q default"
+    check "--internal: the hub is reachable" dk exec ci ping -c 2 -w 15 "$HUB_ADDR"
+    dk rm -f ci >/dev/null
+    dk network rm inet >/dev/null || fail "network rm inet"
+else
+    fail "network create --internal"
+fi
+
 left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' || true)
 check "no wgv* interfaces left (got: $left)" test -z "$left"
 check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
