@@ -19,7 +19,8 @@
 set -u
 ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 case ${BUILD:-build} in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/${BUILD:-build}/bin ;; esac
-BIN=${WGVSOCK_BIN:-$BIN}
+# run.sh's WGVSOCK_BIN is $PWD/$BUILD/bin, wrong for an absolute BUILD
+[ -n "${WGVSOCK_BIN:-}" ] && [ -x "$WGVSOCK_BIN/wgvsock-plugin" ] && BIN=$WGVSOCK_BIN
 PLUGIN=$BIN/wgvsock-plugin
 HUBD=$BIN/wgvsockd
 KD=$BIN/keyderive
