@@ -43,6 +43,7 @@
 #define MAX_REQUEST (64u << 20)    /* a setconf of ~1M allowed-ips still fits */
 #define READ_CHUNK 65536
 #define STAT_INTERVAL_MS 1000
+#define ACCEPT_PAUSE_MS 100
 
 struct client {
     int fd;
@@ -219,13 +220,16 @@ static void drain_inotify(struct wg_control *c)
         ;
 }
 
-static void accept_clients(struct wg_control *c)
+/* false when accepting must pause: out of file descriptors or memory leaves
+ * the connection queued and the listener readable, and polling it again at
+ * once would spin. */
+static bool accept_clients(struct wg_control *c)
 {
     for (;;) {
         int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0)
-            return;
+            return !(errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM);
         if (c->n_clients == MAX_CLIENTS) {
             close(fd);      /* wg(8) reports the failed read; we stay up */
             continue;
@@ -238,13 +242,16 @@ static void *control_thread(void *arg)
 {
     struct wg_control *c = arg;
     struct pollfd pfd[3 + MAX_CLIENTS];
+    bool accept_paused = false;
 
     for (;;) {
         unsigned n = 0, base;
         int timeout = c->gone_reported ? -1 : STAT_INTERVAL_MS;
 
+        if (accept_paused)
+            timeout = ACCEPT_PAUSE_MS;
         pfd[n++] = (struct pollfd){ .fd = c->wake_fd, .events = POLLIN };
-        pfd[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+        pfd[n++] = (struct pollfd){ .fd = c->listen_fd, .events = accept_paused ? 0 : POLLIN };
         pfd[n++] = (struct pollfd){ .fd = c->inotify_fd, .events = POLLIN };
         base = n;
         for (unsigned i = 0; i < c->n_clients; i++) {
@@ -255,8 +262,9 @@ static void *control_thread(void *arg)
                 .events = cl->out ? POLLOUT : (cl->eof ? 0 : POLLIN),
             };
         }
-        if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+        if (poll(pfd, n, timeout) < 0)
             continue;
+        accept_paused = false;      /* one short pause, then try again */
         if (pfd[0].revents)
             break;
         if (pfd[2].revents)
@@ -287,8 +295,8 @@ static void *control_thread(void *arg)
             if (cl->eof && !cl->out && !cl->in_len)
                 client_close(c, i);
         }
-        if (pfd[1].revents)
-            accept_clients(c);
+        if (pfd[1].revents & POLLIN)
+            accept_paused = !accept_clients(c);
     }
     return NULL;
 }
