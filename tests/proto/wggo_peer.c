@@ -8,7 +8,8 @@
  * MODE answer:  answer the echo requests the peer sends
  * MODE cookie:  answer, and feed 300 junk initiations before each real one
  *               so the protocol is under load and must use cookies
- * Prints "ok=N" (replies received / requests answered) and exits 0 if
+ * Prints "ok=N sent=M" (replies received or requests answered; requests
+ * sent) and exits 0 if
  * N > 0.  Logs at debug level on stderr. */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -158,8 +159,8 @@ int main(int argc, char **argv)
 
     struct wg_device_info info = { 0 };
     if (wg_proto_get(p, &info, wg_now()) == 0 && info.n_peers == 1)
-        printf("ok=%u cookies=%u rx_bytes=%llu tx_bytes=%llu handshake=%lld\n", ok, cookies_sent,
-               (unsigned long long)info.peers[0].rx_bytes, (unsigned long long)info.peers[0].tx_bytes,
+        printf("ok=%u sent=%u cookies=%u rx_bytes=%llu tx_bytes=%llu handshake=%lld\n", ok, seq,
+               cookies_sent, (unsigned long long)info.peers[0].rx_bytes, (unsigned long long)info.peers[0].tx_bytes,
                (long long)info.peers[0].last_handshake.tv_sec);
     if (info.n_peers)
         free(info.peers[0].allowed_ips);
