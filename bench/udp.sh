@@ -52,10 +52,14 @@ run_impl() {   # $1 impl, $2 round
         wait $pa $pb
         for d in tx rx; do
             { echo "# wgvsockd $([ $d = tx ] && echo 'sender (A, encrypts)' || echo 'receiver (B, decrypts)'), single stream $((${v:-0} / 1000000)) Mbit/s while profiled"
-              echo "## by thread"
-              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children --sort comm 2>/dev/null | head -15
+              echo "## by shared object"
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children -g none --sort dso 2>/dev/null | grep '%' | head -10
+              echo "## by thread (tid)"
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children -g none --sort pid 2>/dev/null | grep '%' | head -10
               echo "## by symbol"
-              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null | grep -v '^$' | grep '%' | head -45
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children -g none --sort dso,symbol --percent-limit 0.5 2>/dev/null | grep '%' | head -50
+              echo "## callers of the top kernel symbols"
+              perf report -q -i "$NSL_TMP/perf-$d.data" --no-children -g caller,0.5,callee --sort symbol --percent-limit 5 2>/dev/null | grep -v '^$' | head -80
             } >"$LOGDIR/udp-perf-$d.txt"
         done
         echo "  perf profiles: $LOGDIR/udp-perf-tx.txt $LOGDIR/udp-perf-rx.txt"

@@ -50,6 +50,14 @@ check_not() {
 }
 # nsl_finish: the test's exit status from the checks so far.
 nsl_finish() {
+    local f
+    if [ "$NSL_FAILS" != 0 ]; then
+        for f in "$NSL_TMP"/*.log; do
+            [ -s "$f" ] || continue
+            echo "--- last lines of $(basename "$f"):"
+            grep -v '│\|──' "$f" | tail -15 | sed 's/^/    /'
+        done
+    fi
     echo "$NSL_CHECKS checks, $NSL_FAILS failed"
     [ "$NSL_FAILS" = 0 ] && [ "$NSL_CHECKS" -gt 0 ] && exit 0
     exit 1
