@@ -292,10 +292,17 @@ int main(int argc, char **argv)
 
     err = wg_device_create(&o.params, &dev);
     if (err) {
-        wg_log(WG_LOG_ERROR, "%s: cannot create the interface: %s", o.params.ifname, strerror(-err));
+        const char *hint = "";
+
+        if (err == -EBUSY || err == -EEXIST)
+            hint = " (an interface of that name exists; another daemon?)";
+        else if (err == -EADDRINUSE)
+            hint = " (a running daemon answers on " WG_CONTROL_DIR "/IFNAME.sock)";
+        wg_log(WG_LOG_ERROR, "%s: cannot create the interface: %s%s", o.params.ifname,
+               strerror(-err), hint);
         /* Without a logger (LOG_LEVEL=silent) the operator still learns why. */
         if (wg_log_level_from_env() == WG_LOG_SILENT)
-            fprintf(stderr, "%s: %s: %s\n", prog, o.params.ifname, strerror(-err));
+            fprintf(stderr, "%s: %s: %s%s\n", prog, o.params.ifname, strerror(-err), hint);
         report(status_fd, 1);
         return 1;
     }
