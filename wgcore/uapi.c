@@ -438,7 +438,12 @@ char *wg_uapi_format_get_reserve(const struct wg_device_info *info, size_t reser
         if (p->has_preshared_key)
             put_key(&o, "preshared_key", p->preshared_key);
         put_fmt(&o, "protocol_version=1\n");
-        if (p->has_endpoint && p->endpoint.addr.sa.sa_family != AF_UNSPEC) {
+        /* A peer that dialled us over vsock from a kernel-chosen port
+         * (wireguard-go-vsock does) has a 32-bit port: Debian's wg fails
+         * on it (`showconf`) or crashes (`show`).  Such a port is never
+         * dialled back anyway, so the endpoint is left out. */
+        if (p->has_endpoint && p->endpoint.addr.sa.sa_family != AF_UNSPEC &&
+            !(p->endpoint.addr.sa.sa_family == AF_VSOCK && p->endpoint.addr.vm.svm_port > 65535)) {
             char ep[WG_ENDPOINT_STR_MAX];
 
             wg_endpoint_format(&p->endpoint, ep);

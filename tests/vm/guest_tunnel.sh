@@ -152,6 +152,9 @@ check "mismatched framing (A --no-crc, B CRC) passes no traffic" mismatch
 check "...B closed A's connections for their bad CRC" grep -q "bad frame CRC" /tmp/wgb.log
 stop A; stop B
 check "daemons exited and removed their sockets" sh -c "! ls /var/run/wireguard/*.sock 2>/dev/null"
+# an ASan/UBSan build (make asan) reports into the daemons' logs
+check "no sanitizer reports in the daemon logs" \
+    sh -c "! grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error' /tmp/wga.log /tmp/wgb.log"
 
 if [ $fails -gt 0 ]; then
     for f in /tmp/wga.log /tmp/wgb.log; do echo "--- $f (last 25 lines)"; tail -25 "$f"; done
