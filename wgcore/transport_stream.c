@@ -66,8 +66,13 @@
  * a listen port it cannot show, or a peer endpoint (our source port, as the
  * accepting side records it) that `wg showconf | wg setconf` cannot read
  * back.  So vsock ports are picked here, from the usual ephemeral range. */
-#define VSOCK_PORT_LO 32768u
+#define VSOCK_PORT_LO 32768u        /* listen port 0 */
 #define VSOCK_PORT_HI 60999u
+/* Dialled sockets take ports above that range, away from the ports people
+ * configure (51820 ...), so that a host with many dialled connections
+ * (one per container) rarely holds a port another daemon will listen on. */
+#define VSOCK_DIAL_PORT_LO 61000u
+#define VSOCK_DIAL_PORT_HI 65535u
 #define VSOCK_PORT_TRIES 32
 
 enum conn_state { CONN_DIALING, CONN_UP, CONN_BACKOFF };
@@ -259,16 +264,16 @@ static void wake(struct stream_transport *t)
     (void)!write(t->evfd, &one, sizeof(one));
 }
 
-/* Binds a vsock socket to VMADDR_CID_ANY and a free 16-bit port, trying
- * VSOCK_PORT_TRIES ports from seed on.  0 or -errno. */
-static int vsock_bind16(int fd, uint32_t seed, uint16_t *bound)
+/* Binds a vsock socket to VMADDR_CID_ANY and a free port in lo..hi,
+ * trying VSOCK_PORT_TRIES ports from seed on.  0 or -errno. */
+static int vsock_bind16(int fd, uint32_t seed, uint32_t lo, uint32_t hi, uint16_t *bound)
 {
-    const uint32_t span = VSOCK_PORT_HI - VSOCK_PORT_LO + 1;
+    const uint32_t span = hi - lo + 1;
     struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
 
     for (int i = 0; i < VSOCK_PORT_TRIES; i++) {
-        /* an odd stride visits different ports, not a run of neighbours */
-        a.svm_port = VSOCK_PORT_LO + (seed + (uint32_t)i * 7919u) % span;
+        /* a prime stride visits scattered ports, not a run of neighbours */
+        a.svm_port = lo + (seed + (uint32_t)i * 7919u) % span;
         if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
             *bound = (uint16_t)a.svm_port;
             return 0;
@@ -383,7 +388,7 @@ static void conn_dial(struct stream_transport *t, struct conn *c)
         uint16_t src;
 
         /* if no 16-bit port is free, connect() still binds a 32-bit one */
-        (void)vsock_bind16(fd, rnd(t, 0xffffffffu), &src);
+        (void)vsock_bind16(fd, rnd(t, 0xffffffffu), VSOCK_DIAL_PORT_LO, VSOCK_DIAL_PORT_HI, &src);
     }
     r = connect(fd, &c->remote.addr.sa, wg_endpoint_socklen(&c->remote));
     if (r < 0 && errno != EINPROGRESS) {
@@ -823,7 +828,7 @@ static int open_listener(struct stream_transport *t, uint16_t want, uint32_t fwm
 
         if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
             seed = (uint32_t)now_ms();
-        r = vsock_bind16(fd, seed, bound);
+        r = vsock_bind16(fd, seed, VSOCK_PORT_LO, VSOCK_PORT_HI, bound);
         if (r < 0) {
             close(fd);
             return r;
