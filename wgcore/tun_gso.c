@@ -18,26 +18,47 @@ static inline void wr32(uint8_t *p, uint32_t v)
 }
 
 /* Sum of big-endian 16-bit words (odd tail padded with zero), unfolded.
- * 64-bit accumulator: no carry handling inside the loop. */
+ * The one's-complement sum commutes with byte swapping (RFC 1071), so the
+ * loop adds native 32-bit words into a 64-bit accumulator (no carries to
+ * handle for 16 GiB) and swaps once at the end. */
 uint32_t wg_csum_add(uint32_t sum, const uint8_t *data, uint32_t len)
 {
-    uint64_t s = sum;
-    uint32_t i = 0;
+    uint64_t s = 0;
+    uint32_t i = 0, w;
+    uint16_t h;
 
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
+    for (; i + 16 <= len; i += 16) {
+        uint32_t a, b, c, d;
 
-        memcpy(&w, data + i, 8);
-        w = be64toh(w);
-        s += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
+        memcpy(&a, data + i, 4);
+        memcpy(&b, data + i + 4, 4);
+        memcpy(&c, data + i + 8, 4);
+        memcpy(&d, data + i + 12, 4);
+        s += (uint64_t)a + b + c + d;
     }
-    for (; i + 2 <= len; i += 2)
-        s += rd16(data + i);
-    if (i < len)
-        s += (uint32_t)data[i] << 8;
-    while (s >> 32)
-        s = (s & 0xffffffffu) + (s >> 32);
-    return (uint32_t)s;
+    for (; i + 4 <= len; i += 4) {
+        memcpy(&w, data + i, 4);
+        s += w;
+    }
+    if (i + 2 <= len) {
+        memcpy(&h, data + i, 2);
+        s += h;
+        i += 2;
+    }
+    if (i < len) {
+        uint8_t tail[2] = { data[i], 0 };
+
+        memcpy(&h, tail, 2);
+        s += h;
+    }
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    h = (uint16_t)s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    h = (uint16_t)(h << 8 | h >> 8);
+#endif
+    s = (uint64_t)sum + h;
+    return (uint32_t)((s & 0xffffffffu) + (s >> 32));
 }
 
 uint16_t wg_csum_fold(uint32_t sum)
