@@ -11,8 +11,9 @@
  * The socket file is created under a temporary name, chmod'ed 0600 and
  * renamed into place, so it is never reachable with looser permissions.
  * Deleting or replacing the file is wireguard-go's way to ask the daemon to
- * exit: inotify on the file (plus a once-a-second stat as a fallback when
- * inotify is not available) notices it and calls the gone callback.
+ * exit: inotify on the file (plus a once-a-second stat, the only check for
+ * sockets beyond the first few of a process) notices it and calls the gone
+ * callback.
  *
  * Request buffers may hold private keys; they are wiped before being freed
  * or reused, and so are answers (a "get" holds the private key).
@@ -22,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -301,6 +303,39 @@ static void *control_thread(void *arg)
     return NULL;
 }
 
+/* inotify instances are a per-user limit (128 by default) that dockerd and
+ * systemd need too, and the plugin may host hundreds of devices: only the
+ * first few control sockets of a process get one.  The rest (and any that
+ * cannot) rely on the once-a-second stat, so a removal is still noticed. */
+#define MAX_INOTIFY_USERS 16
+static atomic_int inotify_users;
+
+static int watch_file(const char *path)
+{
+    int fd;
+
+    if (atomic_fetch_add(&inotify_users, 1) >= MAX_INOTIFY_USERS) {
+        atomic_fetch_sub(&inotify_users, 1);
+        return -1;
+    }
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && inotify_add_watch(fd, path, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        atomic_fetch_sub(&inotify_users, 1);
+    return fd;
+}
+
+static void unwatch_file(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
+        atomic_fetch_sub(&inotify_users, 1);
+    }
+}
+
 static int mkdir_p(const char *dir)
 {
     char tmp[sizeof(((struct wg_control *)0)->path)];
@@ -418,13 +453,7 @@ int wg_control_open(struct wg_device *dev, const char *dir, const char *ifname,
         err = -errno;
         goto fail_unlink;
     }
-    /* Without inotify the periodic stat still notices a removal. */
-    c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (c->inotify_fd >= 0 &&
-        inotify_add_watch(c->inotify_fd, c->path, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-        close(c->inotify_fd);
-        c->inotify_fd = -1;
-    }
+    c->inotify_fd = watch_file(c->path);
 
     /* Signals are for the application's threads, never this one. */
     sigfillset(&all);
@@ -443,8 +472,7 @@ fail:
         close(c->listen_fd);
     if (c->wake_fd >= 0)
         close(c->wake_fd);
-    if (c->inotify_fd >= 0)
-        close(c->inotify_fd);
+    unwatch_file(c->inotify_fd);
     free(c);
     return err;
 }
@@ -466,7 +494,6 @@ void wg_control_close(struct wg_control *c)
     if (stat(c->path, &st) == 0 && st.st_dev == c->st_dev && st.st_ino == c->st_ino)
         unlink(c->path);
     close(c->wake_fd);
-    if (c->inotify_fd >= 0)
-        close(c->inotify_fd);
+    unwatch_file(c->inotify_fd);
     free(c);
 }

@@ -443,6 +443,45 @@ static void test_gone_callback(void **state)
     unlink(path);
 }
 
+/* More control sockets than get an inotify instance: removal of one
+ * beyond them is still noticed, by the periodic stat. */
+static void test_many_sockets(void **state)
+{
+    enum { N = 24 };
+    struct wg_control *c[N];
+    char name[32], path[400];
+
+    NEED_DEVICE();
+    atomic_store(&gone_calls, 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "many%d", i);
+        assert_int_equal(wg_control_open(dev, dir, name, on_gone, NULL, &c[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        char *a;
+
+        snprintf(path, sizeof(path), "%s/many%d.sock", dir, i);
+        a = request(path, "get=1\n\n", 7, 0);
+        assert_non_null(strstr(a, "errno=0\n\n"));
+        free(a);
+    }
+    snprintf(path, sizeof(path), "%s/many%d.sock", dir, N - 1);
+    assert_int_equal(unlink(path), 0);
+    assert_true(wait_gone(1));
+    snprintf(path, sizeof(path), "%s/many0.sock", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_true(wait_gone(2));
+    for (int i = 0; i < N; i++)
+        wg_control_close(c[i]);
+    for (int i = 1; i < N - 1; i++) {
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/many%d.sock", dir, i);
+        assert_int_equal(stat(path, &st), -1);     /* close removed them */
+    }
+    assert_int_equal(atomic_load(&gone_calls), 2);
+}
+
 /* The device's own socket removed: wg_device_wait says why (wgvsockd exits). */
 static void test_device_wait(void **state)
 {
@@ -462,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_bad_clients),
         cmocka_unit_test(test_existing_files),
         cmocka_unit_test(test_gone_callback),
+        cmocka_unit_test(test_many_sockets),
         cmocka_unit_test(test_device_wait),
     };
 
