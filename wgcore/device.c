@@ -194,6 +194,8 @@ static void *tx_main(void *arg)
         { .fd = dev->stop_efd, .events = POLLIN },
     };
 
+    pthread_setname_np(pthread_self(), "wg-tx");
+
     while (!stopping(dev)) {
         struct tx_slot *s = &dev->tx[tail % TX_INFLIGHT];
         int n = wg_tun_read_batch(&dev->tun, s->pkts, WG_BATCH_MAX);
@@ -244,6 +246,7 @@ static void *timer_main(void *arg)
 {
     struct wg_device *dev = arg;
 
+    pthread_setname_np(pthread_self(), "wg-timer");
     pthread_mutex_lock(&dev->state_lock);
     while (!dev->stopping) {
         uint64_t now, next, delay;

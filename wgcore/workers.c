@@ -89,6 +89,7 @@ static void *worker_main(void *arg)
 {
     struct wg_workers *w = arg;
 
+    pthread_setname_np(pthread_self(), "wg-crypt");
     pthread_mutex_lock(&w->lock);
     for (;;) {
         struct wg_job *job;
