@@ -355,6 +355,20 @@ else
     flunk "wg-quick not installed (wireguard-tools)"
 fi
 
+# ---------------------------------------------------------------- flags reach the device
+log "-n tcp, --mtu, --no-crc reach the device"
+check "start -n tcp --mtu 1300 --no-crc" nsx "$WGVSOCKD" -n tcp --mtu 1300 --no-crc "$IF2"
+check "... MTU 1300" bash -c 'ip netns exec "$1" ip link show "$2" | grep -q "mtu 1300"' _ "$NS" "$IF2"
+check "... wg set listen-port" wg set "$IF2" listen-port 45999
+check "... TCP listener on the port" bash -c 'ip netns exec "$1" ss -tln | grep -q ":45999 "' _ "$NS"
+check "... no UDP socket on it" bash -c '! ip netns exec "$1" ss -uln | grep -q ":45999 "' _ "$NS"
+check "... wg show reports it" bash -c 'wg show "$1" listen-port | grep -qx 45999' _ "$IF2"
+T=$(daemon_pid "$IF2")
+[ -z "$T" ] && T=$(pgrep -f "^$WGVSOCKD -n tcp --mtu 1300 --no-crc $IF2\$" | head -1)
+check "... daemon found" test -n "$T"
+[ -n "$T" ] && { PIDS+=("$T"); kill "$T"; }
+check "... SIGTERM: gone" wait_until 5 gone_cleanly "$IF2"
+
 # ---------------------------------------------------------------- exit paths
 log "exit paths"
 kill -TERM "$PID"
