@@ -203,6 +203,8 @@ vm_write_init() {
 #!/bin/busybox sh
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+# guest-only programs (vsock_stream_check) refuse to run without this
+export WGVSOCK_VM_GUEST=1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
