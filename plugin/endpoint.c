@@ -8,6 +8,7 @@
  * delays another's calls.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,8 +386,56 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     return *resp ? 0 : fail(err, "out of memory");
 }
 
+struct destroy_job {
+    struct plugin *p;
+    void *dev;
+    pthread_t thread;
+    bool started;
+};
+
+static void *destroy_thread(void *arg)
+{
+    struct destroy_job *j = arg;
+
+    j->p->tun->destroy(j->p->tun_ctx, j->dev);
+    return NULL;
+}
+
+/* In parallel: each destroy waits for its device's threads (a few hundred
+ * ms), and Docker gives a stopping plugin only seconds before SIGKILL. */
 void plugin_destroy_devices(struct plugin *p)
 {
+    struct destroy_job *jobs = NULL;
+    size_t n = 0, cap = 0;
+
+    state_lock(p->state);
+    for (struct pl_endpoint *e = p->state->eps; e; e = e->next) {
+        if (!e->dev)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct destroy_job *nj = realloc(jobs, ncap * sizeof(*nj));
+            if (!nj)
+                break;      /* the rest are destroyed one by one below */
+            jobs = nj;
+            cap = ncap;
+        }
+        jobs[n++] = (struct destroy_job){ .p = p, .dev = e->dev };
+        e->dev = NULL;
+    }
+    state_unlock(p->state);
+
+    for (size_t i = 0; i < n; i++)
+        jobs[i].started = pthread_create(&jobs[i].thread, NULL, destroy_thread, &jobs[i]) == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        else
+            destroy_thread(&jobs[i]);
+    }
+    free(jobs);
+
+    /* Anything left (allocation failure above): serially. */
     for (;;) {
         void *dev = NULL;
 

@@ -138,9 +138,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "wgvsock-plugin %s listening on %s (state %s)\n", PLUGIN_VERSION,
                 socket_path, state_dir);
 
-    do {
+    /* SIGHUP (systemctl reload) has nothing to reload: the seed file is
+     * read at every derivation anyway. */
+    for (;;) {
         ret = sigwait(&sigs, &sig);
-    } while (ret == EINTR);
+        if (ret == 0 && sig == SIGHUP) {
+            pl_info("SIGHUP ignored: nothing to reload");
+            continue;
+        }
+        if (ret == 0)
+            break;
+    }
     pl_info("signal %d: shutting down", sig);
 
     server_stop(srv);

@@ -81,8 +81,6 @@ static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
     state_lock(p->state);
     /* Docker does not repeat CreateNetwork, but if it ever does (plugin
      * re-enabled), the new request wins; existing endpoints stay. */
-    if (state_find_net(p->state, id))
-        state_del_net(p->state, id);
     ret = state_add_net(p->state, id, cfg, saved);
     state_unlock(p->state);
     if (ret) {

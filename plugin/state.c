@@ -155,19 +155,28 @@ static void free_net(struct pl_network *n)
 
 int state_add_net(struct pl_state *st, const char *id, struct net_config *cfg, json_t *saved)
 {
-    struct pl_network *n;
+    struct pl_network *n, *old;
     int ret;
 
     if (!state_valid_id(id))
         return -EINVAL;
-    if (state_find_net(st, id))
-        return -EEXIST;
-    n = calloc(1, sizeof(*n));
-    if (!n)
+    old = state_find_net(st, id);
+    n = old ? NULL : calloc(1, sizeof(*n));
+    if (!old && !n)
         return -ENOMEM;
+    /* The file is replaced atomically, so an existing network is never
+     * lost, even if we crash right here. */
     if ((ret = save_json(st, "networks", id, saved))) {
         free(n);
         return ret;
+    }
+    if (old) {
+        net_config_wipe(old->cfg);
+        free(old->cfg);
+        json_decref(old->saved);
+        old->cfg = cfg;
+        old->saved = saved;
+        return 0;
     }
     strcpy(n->id, id);
     n->cfg = cfg;

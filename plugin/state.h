@@ -74,8 +74,9 @@ struct pl_endpoint *state_find_ep(struct pl_state *st, const char *id);
 /* The endpoint using this interface name, if any. */
 struct pl_endpoint *state_find_ifname(struct pl_state *st, const char *ifname);
 
-/* Persist, then insert; takes ownership of cfg and saved on success only.
- * 0 or -errno (-EEXIST if the id is taken). */
+/* Persist, then insert (or replace the network of the same id, whose
+ * endpoints stay); takes ownership of cfg and saved on success only.
+ * 0 or -errno. */
 int state_add_net(struct pl_state *st, const char *id, struct net_config *cfg, json_t *saved);
 /* Unlinks the file and frees the network.  0 or -ENOENT. */
 int state_del_net(struct pl_state *st, const char *id);
