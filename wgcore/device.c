@@ -127,9 +127,10 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
     if (n > WG_BATCH_MAX)
         n = WG_BATCH_MAX;
     pthread_mutex_lock(&dev->rx_lock);
-    /* Copy into our own WG_PKT_CAP buffers: the protocol may use the whole
-     * capacity, transport buffers are only valid during this call, and a
-     * later zero-copy or GRO path changes only this loop. */
+    /* Copy into our own WG_PKT_CAP buffers: transport buffers are only
+     * valid during this call, and GRO (tun_gso.c) appends the following
+     * segments of a flow to the first one in place, which in a stream
+     * transport's read buffer would overwrite the next frame. */
     for (unsigned i = 0; i < n; i++) {
         struct wg_pkt *p = &pkts[k];
 
