@@ -21,23 +21,28 @@ unshare -n sleep 100000 &
 NSA=$!
 unshare -n sleep 100000 &
 NSB=$!
+unshare -n sleep 100000 &
+NSC=$!
 sleep 0.2
 inA() { nsenter -t "$NSA" -n "$@"; }
 inB() { nsenter -t "$NSB" -n "$@"; }
+inC() { nsenter -t "$NSC" -n "$@"; }
 inA ip link set lo up
 inB ip link set lo up
+inC ip link set lo up
 
 umask 077
 wg genkey > /tmp/a.key; wg pubkey < /tmp/a.key > /tmp/a.pub
 wg genkey > /tmp/b.key; wg pubkey < /tmp/b.key > /tmp/b.pub
-PUB_A=$(cat /tmp/a.pub) PUB_B=$(cat /tmp/b.pub)
+wg genkey > /tmp/c.key; wg pubkey < /tmp/c.key > /tmp/c.pub
+PUB_A=$(cat /tmp/a.pub) PUB_B=$(cat /tmp/b.pub) PUB_C=$(cat /tmp/c.pub)
 
 # start A|B [daemon options]: wgvsockd in the foreground of a background job
 start() {
     side=$1; shift
-    ifn=wg$(echo "$side" | tr AB ab)
+    ifn=wg$(echo "$side" | tr ABC abc)
     rm -f "/var/run/wireguard/$ifn.sock"
-    if [ "$side" = A ]; then holder=$NSA; else holder=$NSB; fi
+    case $side in A) holder=$NSA ;; B) holder=$NSB ;; *) holder=$NSC ;; esac
     LOG_LEVEL=verbose nsenter -t "$holder" -n wgvsockd -f -n vsock "$@" "$ifn" >> "/tmp/$ifn.log" 2>&1 &
     eval "PID_$side=$!"
     i=0
@@ -67,7 +72,7 @@ restart_A() { start A && conf_A; }
 ping_until() {  # ping_until A|B ADDR SECONDS
     end=$(( $(cut -d. -f1 /proc/uptime) + $3 ))
     while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-        nsenter -t "$(if [ "$1" = A ]; then echo $NSA; else echo $NSB; fi)" -n \
+        nsenter -t "$(case $1 in A) echo $NSA ;; B) echo $NSB ;; *) echo $NSC ;; esac)" -n \
             ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
     done
     return 1
@@ -151,14 +156,35 @@ mismatch() {
 check "mismatched framing (A --no-crc, B CRC) passes no traffic" mismatch
 check "...B closed A's connections for their bad CRC" grep -q "bad frame CRC" /tmp/wgb.log
 stop A; stop B
+
+log "=== hub: B listens, A and C both dial local(1):$PORT (one listener, two peers)"
+hub() {
+    start B && start A && start C || return 1
+    wg set wgb private-key /tmp/b.key listen-port $PORT \
+        peer "$PUB_A" allowed-ips 10.9.0.1/32 peer "$PUB_C" allowed-ips 10.9.0.3/32 &&
+        inB ip addr add 10.9.0.2/24 dev wgb && inB ip link set wgb up &&
+        inB sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' || return 1
+    wg set wga private-key /tmp/a.key peer "$PUB_B" endpoint 0.0.0.1:$PORT allowed-ips 10.9.0.0/24 &&
+        inA ip addr add 10.9.0.1/24 dev wga && inA ip link set wga up || return 1
+    wg set wgc private-key /tmp/c.key peer "$PUB_B" endpoint 0.0.0.1:$PORT allowed-ips 10.9.0.0/24 &&
+        inC ip addr add 10.9.0.3/24 dev wgc && inC ip link set wgc up
+}
+check "hub and two peers up" hub
+check "ping A -> hub" ping_until A 10.9.0.2 20
+check "ping C -> hub" ping_until C 10.9.0.2 20
+check "ping A -> C through the hub" ping_until A 10.9.0.3 10
+check "hub shows two 0.0.0.1 endpoints (distinct source ports)" \
+    sh -c "[ \$(wg show wgb endpoints | grep -c '0.0.0.1:') = 2 ] && [ \$(wg show wgb endpoints | awk '{print \$2}' | sort -u | wc -l) = 2 ]"
+wg show wgb endpoints
+stop A; stop B; stop C
 check "daemons exited and removed their sockets" sh -c "! ls /var/run/wireguard/*.sock 2>/dev/null"
 # an ASan/UBSan build (make asan) reports into the daemons' logs
 check "no sanitizer reports in the daemon logs" \
-    sh -c "! grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error' /tmp/wga.log /tmp/wgb.log"
+    sh -c "! grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error' /tmp/wga.log /tmp/wgb.log /tmp/wgc.log"
 
 if [ $fails -gt 0 ]; then
-    for f in /tmp/wga.log /tmp/wgb.log; do echo "--- $f (last 25 lines)"; tail -25 "$f"; done
+    for f in /tmp/wga.log /tmp/wgb.log /tmp/wgc.log; do echo "--- $f (last 25 lines)"; tail -25 "$f"; done
 fi
-kill $NSA $NSB 2>/dev/null
+kill $NSA $NSB $NSC 2>/dev/null
 echo "tunnel: $checks checks, $fails failed"
 [ $fails = 0 ]
