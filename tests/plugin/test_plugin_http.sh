@@ -322,6 +322,7 @@ for a in "$ADDR" "$ADDR2"; do
     grep -qF -- "$priv" "$PLOG" && { bad "private key of $a is in the plugin log"; leak=1; }
 done
 [ $leak = 0 ] && ok "no seed or private key in the log"
+check "no sanitizer report in the plugin log (make asan)" bash -c "! grep -qE 'Sanitizer|runtime error' '$PLOG'"
 
 echo "$CHECKS checks, $FAILS failed"
 [ $FAILS = 0 ] || { echo "--- plugin log (tail)"; tail -30 "$PLOG"; exit 1; }
