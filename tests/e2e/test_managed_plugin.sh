@@ -70,8 +70,9 @@ check "network rm" dk network rm mnet >/dev/null
 check "no endpoint or network state left ($(ls -A "$PSTATE"/* 2>/dev/null | tr '\n' ' '))" \
     test -z "$(find "$PSTATE/networks" "$PSTATE/endpoints" -type f 2>/dev/null)"
 
-PID=$(pgrep -f -x '/usr/bin/wgvsock-plugin --socket /run/docker/plugins/wgvsock.sock.*' | while read -r p; do
-    [ "$(readlink /proc/$p/ns/net)" = "$(readlink /run/netns/$E2E_NS 2>/dev/null || ip netns exec "$E2E_NS" readlink /proc/self/ns/net)" ] && echo $p; done | head -1)
+PID=$(for p in $(ip netns pids "$E2E_NS"); do
+    [ "$(cat /proc/$p/comm 2>/dev/null)" = wgvsock-plugin ] && echo $p; done | head -1)
+check "the managed plugin runs in the test's namespace (pid $PID)" test -n "$PID"
 check "docker plugin disable" dk plugin disable wgvsock >/dev/null
 check "docker plugin rm" dk plugin rm wgvsock >/dev/null
 check "plugin ls is empty" test -z "$(dk plugin ls -q)"

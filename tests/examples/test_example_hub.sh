@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
 e2e_need_root
-e2e_need_tool iptables busybox ping
+e2e_need_tool iptables curl ping
 e2e_need_bin keyderive wgvsockd wgvsock-plugin
 HUB=$E2E_ROOT/examples/hub/wgvsock-hub.sh
 
@@ -63,7 +63,7 @@ for transport in udp tcp; do
     check "container reaches the hub ($transport)" dk exec web$transport ping -c 2 -w 15 10.0.42.1
     check "egress: container reaches the outside through MASQUERADE ($transport)" \
         dk exec web$transport ping -c 2 -w 15 192.0.2.2
-    got=$(ip netns exec "$OUT" busybox wget -q -T 10 -O - http://192.0.2.1:8080/ 2>&1)
+    got=$(ip netns exec "$OUT" curl -sS -m 10 http://192.0.2.1:8080/ 2>&1)
     check "ingress: published port 8080 reaches the container's httpd ($transport): $got" \
         test "$got" = "hello-from-$cid"
     check "down ($transport)" env HUB_ENV="$E2E_TMP/hub.env" ip netns exec "$E2E_NS" sh "$HUB" down
