@@ -81,6 +81,24 @@ IP2=$(ct_ip c2 wgnet)
 check "second container got another address" test "$IP2" != "$IP"
 check "second container pings the hub" dk exec c2 ping -c 2 -w 15 "$HUB_ADDR"
 
+# --- docker network connect: a second wgvsock network on a running container
+# (the hub serves both subnets: a second address and the second subnet's peers)
+in_ns ip address add 10.76.0.1/24 dev "$HUB_IF"
+keyderive --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" peers --subnet 10.76.0.0/24 --skip-gateway \
+    >"$E2E_TMP/peers2.conf" && in_ns wg addconf "$HUB_IF" "$E2E_TMP/peers2.conf"
+if dk network create --driver wgvsock --subnet 10.76.0.0/24 --gateway 10.76.0.1 -o wgvsock.transport=udp \
+        -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.additional="$E2E_ADD" wgnet2 >/dev/null; then
+    check "docker network connect onto a second wgvsock network" dk network connect wgnet2 c2
+    check "c2 now has lo, wg0 and wg1 ($(ct_links c2))" test "$(ct_links c2)" = "lo wg0 wg1"
+    check "c2 reaches the hub on the second network" dk exec c2 ping -c 2 -w 15 10.76.0.1
+    check "c2 still reaches the hub on the first network" dk exec c2 ping -c 1 -w 10 "$HUB_ADDR"
+    check "docker network disconnect" dk network disconnect wgnet2 c2
+    check "c2 is back to lo and wg0" test "$(ct_links c2)" = "lo wg0"
+    check "network rm wgnet2" dk network rm wgnet2 >/dev/null
+else
+    fail "network create wgnet2"
+fi
+
 # --- malformed and unknown requests never crash the plugin ------------------
 r=$(plugin_call NetworkDriver.CreateNetwork '{"NetworkID": ')
 check "malformed JSON gets an Err ($r)" bash -c "echo '$r' | grep -q '\"Err\"'"
