@@ -546,33 +546,39 @@ int wg_device_apply(struct wg_device *dev, const struct wg_device_config *cfg)
     pthread_mutex_lock(&dev->cfg_lock);
     fwmark = cfg->has_fwmark ? cfg->fwmark : dev->fwmark;
     old_port = wg_transport_port(dev->transport);
-    /* Sockets are made in the device's namespace, whoever calls. */
-    err = -wg_netns_enter(dev->netns_fd, &saved);
-    if (err)
-        goto out_unlock;
-    if (cfg->has_listen_port || (old_port && fwmark != dev->fwmark) ||
+    /* Kernel semantics: a port is bound once the device has a use for one;
+     * 0 = random (a new one each time it is set); the same port and mark
+     * keep the sockets. */
+    if ((cfg->has_listen_port &&
+         !(old_port && cfg->listen_port == old_port && fwmark == dev->fwmark)) ||
+        (old_port && fwmark != dev->fwmark) ||
         (!old_port && (cfg->n_peers || cfg->has_private_key))) {
-        /* Kernel semantics: a port is bound once the device has a use for
-         * one; 0 = random; the same port keeps the sockets. */
         uint16_t port = cfg->has_listen_port ? cfg->listen_port : old_port;
 
-        err = -wg_transport_bind(dev->transport, port, fwmark);
+        /* Sockets are made in the device's namespace, whoever calls (only
+         * then: entering needs CAP_SYS_ADMIN). */
+        err = -wg_netns_enter(dev->netns_fd, &saved);
+        if (!err) {
+            err = -wg_transport_bind(dev->transport, port, fwmark);
+            wg_netns_leave(saved);
+        }
         if (err) {
             dev_log(dev, WG_LOG_ERROR, "cannot bind port %u: %s", port, strerror(err));
-            goto out_leave;
+            goto out_unlock;
         }
         rebound = true;
     }
     err = wg_proto_apply(dev->proto, &c, wg_now());
     if (err) {
         /* Undo the port change so a failed set changes nothing we can. */
-        if (rebound && old_port && old_port != wg_transport_port(dev->transport))
+        if (rebound && old_port && old_port != wg_transport_port(dev->transport) &&
+            !wg_netns_enter(dev->netns_fd, &saved)) {
             (void)wg_transport_bind(dev->transport, old_port, dev->fwmark);
-        goto out_leave;
+            wg_netns_leave(saved);
+        }
+        goto out_unlock;
     }
     dev->fwmark = fwmark;
-out_leave:
-    wg_netns_leave(saved);
 out_unlock:
     pthread_mutex_unlock(&dev->cfg_lock);
 out_free:

@@ -465,6 +465,17 @@ static void test_apply_errors(void **state)
         wg_device_info_free(info);
     }
     assert_int_equal(wg_device_apply(dev_b, NULL), EINVAL);
+    /* A set the protocol refuses (bad prefix length) leaves the port as it
+     * was, even though the port change came first. */
+    peer_cfg(&pc, &aip, pub_a, NULL, 0, "10.204.9.9");
+    aip.cidr = 33;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.has_listen_port = true;
+    cfg.listen_port = 0;
+    cfg.n_peers = 1;
+    cfg.peers = &pc;
+    assert_int_equal(wg_device_apply(dev_b, &cfg), EINVAL);
+    assert_int_equal(dev_port(dev_b), before);
     /* fwmark: reported by get and set on the bound sockets. */
     memset(&cfg, 0, sizeof(cfg));
     cfg.has_fwmark = true;
