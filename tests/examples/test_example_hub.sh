@@ -47,8 +47,16 @@ rules_before=$(rules)
 for transport in udp tcp; do
     log "=== $transport"
     port=51820; [ $transport = tcp ] && port=8172
-    check "example hub up ($transport)" env HUB_ENV="$E2E_TMP/hub.env" HUB_TRANSPORT=$transport \
-        ip netns exec "$E2E_NS" sh "$HUB" up
+    if [ $transport = udp ]; then
+        check "example hub up ($transport)" env HUB_ENV="$E2E_TMP/hub.env" HUB_TRANSPORT=$transport \
+            ip netns exec "$E2E_NS" sh "$HUB" up
+    else
+        # the way examples/systemd/wgvsock-hub@.service runs it: wgvsockd -f
+        # started by the service manager, then "configure"
+        in_ns "$E2E_BIN/wgvsockd" -f -n $transport wgx$$ >"$E2E_TMP/wgvsockd-$transport.log" 2>&1 &
+        check "example hub configure after wgvsockd -f ($transport)" env HUB_ENV="$E2E_TMP/hub.env" \
+            HUB_TRANSPORT=$transport ip netns exec "$E2E_NS" sh "$HUB" configure
+    fi
     pub=$(HUB_ENV=$E2E_TMP/hub.env sh "$HUB" pubkey)
     check "hub interface has the gateway address" bash -c "ip -n $E2E_NS -o addr show wgx$$ | grep -q 10.0.42.1/24"
     nrules=$(rules | grep -c WGV)
