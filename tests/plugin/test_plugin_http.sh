@@ -288,6 +288,41 @@ check "no endpoint state left" bash -c "[ -z \"\$(ls '$STATE/endpoints')\" ]"
 check "no control socket left" bash -c "! ls /var/run/wireguard/ | grep -q '^wgvc[0-9].*$$'"
 expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET")"
 
+# ---- the same over the TCP stream transport ----
+HUB2_IF=wgvpt$(printf '%x' $$)
+PORT2=$((PORT + 1))
+NET2=b$(printf '%063x' $$)
+EP4=e4$(printf '%062x' $$) IF4=wgv${EP4:0:12}
+echo "$IF4" >>"$TMP/ifnames"
+LOG_LEVEL=verbose ip netns exec "$NSH" "$HUBD" -f -n tcp "$HUB2_IF" >"$TMP/hub2.log" 2>&1 &
+HUB2_PID=$!
+if wait_for 10 test -S "/var/run/wireguard/$HUB2_IF.sock"; then
+    {
+        printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n\n' "$(cat "$TMP/hub.key")" "$PORT2"
+        "$KD" --seed-file "$TMP/seed" peers --subnet "10.$N3.78.0/24" --skip-gateway
+    } >"$TMP/hub2.conf"
+    ip netns exec "$NSH" wg setconf "$HUB2_IF" "$TMP/hub2.conf" &&
+        ip -n "$NSH" address add "10.$N3.78.1/24" dev "$HUB2_IF" && ip -n "$NSH" link set "$HUB2_IF" up
+    expect_ok "CreateNetwork tcp" NetworkDriver.CreateNetwork "$(printf '{"NetworkID":"%s","Options":{"com.docker.network.generic":{"wgvsock.transport":"tcp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"}},"IPv4Data":[{"Pool":"10.%s.78.0/24","Gateway":"10.%s.78.1/24"}],"IPv6Data":[]}' "$NET2" "$PORT2" "$HUB_PUB" "$N3" "$N3")"
+    expect_ok "CreateEndpoint (tcp)" NetworkDriver.CreateEndpoint "$(printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"10.%s.78.2/24"}}' "$NET2" "$EP4" "$N3")"
+    expect_ok "Join (tcp)" NetworkDriver.Join "$(printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET2" "$EP4")"
+    ip -n "$NSH" link set "$IF4" netns "$NSC" && ip -n "$NSC" address add "10.$N3.78.2/24" dev "$IF4" &&
+        ip -n "$NSC" link set "$IF4" up
+    if ip netns exec "$NSC" ping -c 3 -i 0.3 -W 3 "10.$N3.78.1" >"$TMP/ping2" 2>&1; then
+        ok "container pings the hub over tcp"
+    else
+        bad "no ping over tcp: $(tail -2 "$TMP/ping2" | tr '\n' ' ')"
+        tail -5 "$TMP/hub2.log"
+    fi
+    expect_ok "DeleteEndpoint (tcp)" NetworkDriver.DeleteEndpoint "$(printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET2" "$EP4")"
+    check "tcp interface gone" bash -c "! ip -n '$NSC' link show '$IF4' 2>/dev/null"
+    expect_ok "DeleteNetwork (tcp)" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET2")"
+else
+    bad "tcp hub did not start: $(tail -3 "$TMP/hub2.log")"
+fi
+kill -TERM "$HUB2_PID" 2>/dev/null; wait "$HUB2_PID" 2>/dev/null
+rm -f "/var/run/wireguard/$HUB2_IF.sock"
+
 # keep-alive: several calls on one connection, as dockerd does
 n=$(curl -sv --unix-socket "$SOCK" -X POST -H 'Content-Type:' --data-binary $'{}\n' \
     http://plugin/Plugin.Activate http://plugin/NetworkDriver.GetCapabilities 2>&1 | grep -ci 're-using existing connection')
