@@ -16,7 +16,11 @@ dk_busybox
 e2e_secrets
 HUB_PORT=8172
 hub_start tcp 10.79.0.0/24
-plugin_start
+# With CAP_NET_ADMIN as its only capability, as examples/systemd's
+# CapabilityBoundingSet gives it.
+PL_WRAP="setpriv --bounding-set -all,+net_admin --inh-caps -all" plugin_start
+check "the plugin runs with CAP_NET_ADMIN only" \
+    test "$(awk '/^CapEff/ { print $2 }' /proc/$PL_PID/status 2>/dev/null)" = 0000000000001000
 SEED=$(cat "$E2E_SEED_FILE")
 
 expect_network_error "no seed anywhere" seed --subnet "$HUB_SUBNET" -o wgvsock.transport=tcp \

@@ -146,7 +146,9 @@ plugin_start() {
     PL_STATE=${PL_STATE:-$E2E_TMP/state}
     PL_SOCK=$DK/plugins/wgvsock.sock
     PL_LOG=$E2E_TMP/plugin.log
-    env LOG_LEVEL=${PL_LOG_LEVEL:-debug} "$@" ip netns exec "$E2E_NS" \
+    # PL_WRAP: a command prefix inside the namespace (e.g. setpriv to drop
+    # capabilities as the systemd unit does).
+    env LOG_LEVEL=${PL_LOG_LEVEL:-debug} "$@" ip netns exec "$E2E_NS" ${PL_WRAP:-} \
         "$E2E_BIN/wgvsock-plugin" --socket "$PL_SOCK" --state-dir "$PL_STATE" >>"$PL_LOG" 2>&1 &
     PL_PID=$!
     e2e_defer "plugin_stop"
