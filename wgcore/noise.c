@@ -118,6 +118,33 @@ static void message_ephemeral(uint8_t ck[WG_HASH_LEN], uint8_t hash[WG_HASH_LEN]
     mix_hash(hash, ephemeral_pub, 32);
 }
 
+/* A fresh ephemeral key pair for a message we send, mixed in as above. */
+static void create_ephemeral(uint8_t e_priv[32], uint8_t e_pub[32],
+                             uint8_t ck[WG_HASH_LEN], uint8_t hash[WG_HASH_LEN])
+{
+    randombytes_buf(e_priv, 32);
+    crypto_scalarmult_base(e_pub, e_priv);
+    message_ephemeral(ck, hash, e_pub);
+}
+
+/* The end of both messages we send: a new sender index (the old one is
+ * unlinked first, so nothing still addressed to it can match), and the
+ * transcript kept for the reply or for deriving the session keys. */
+static void handshake_commit(struct wg_handshake *hs, struct wg_index_table *t,
+                             void *sender_index, const uint8_t e_priv[32],
+                             const uint8_t ck[WG_HASH_LEN], const uint8_t hash[WG_HASH_LEN],
+                             enum wg_handshake_state state)
+{
+    wg_index_remove(t, &hs->entry);
+    wg_index_insert(t, &hs->entry);
+    wg_put_le32(sender_index, hs->entry.index);
+
+    memcpy(hs->ephemeral_private, e_priv, 32);
+    memcpy(hs->chaining_key, ck, WG_HASH_LEN);
+    memcpy(hs->hash, hash, WG_HASH_LEN);
+    hs->state = state;
+}
+
 void wg_noise_precompute_static_static(struct wg_handshake *hs,
                                        const struct wg_static_identity *id)
 {
@@ -178,9 +205,7 @@ bool wg_noise_create_initiation(struct wg_msg_initiation *dst, struct wg_handsha
     wg_put_le32(&dst->header.type, WG_MSG_INITIATION);
 
     /* e */
-    randombytes_buf(e_priv, sizeof(e_priv));
-    crypto_scalarmult_base(dst->unencrypted_ephemeral, e_priv);
-    message_ephemeral(ck, h, dst->unencrypted_ephemeral);
+    create_ephemeral(e_priv, dst->unencrypted_ephemeral, ck, h);
 
     /* es */
     if (!mix_dh(ck, key, e_priv, hs->remote_static))
@@ -193,14 +218,7 @@ bool wg_noise_create_initiation(struct wg_msg_initiation *dst, struct wg_handsha
     /* {t} */
     seal_and_hash(dst->encrypted_timestamp, timestamp, WG_TIMESTAMP_LEN, key, h);
 
-    wg_index_remove(t, &hs->entry);
-    wg_index_insert(t, &hs->entry);
-    wg_put_le32(&dst->sender_index, hs->entry.index);
-
-    memcpy(hs->ephemeral_private, e_priv, 32);
-    memcpy(hs->chaining_key, ck, WG_HASH_LEN);
-    memcpy(hs->hash, h, WG_HASH_LEN);
-    hs->state = WG_HS_CREATED_INITIATION;
+    handshake_commit(hs, t, &dst->sender_index, e_priv, ck, h, WG_HS_CREATED_INITIATION);
     ok = true;
 out:
     sodium_memzero(ck, sizeof(ck));
@@ -295,9 +313,7 @@ bool wg_noise_create_response(struct wg_msg_response *dst, struct wg_handshake *
     wg_put_le32(&dst->receiver_index, hs->remote_index);
 
     /* e */
-    randombytes_buf(e_priv, sizeof(e_priv));
-    crypto_scalarmult_base(dst->unencrypted_ephemeral, e_priv);
-    message_ephemeral(ck, h, dst->unencrypted_ephemeral);
+    create_ephemeral(e_priv, dst->unencrypted_ephemeral, ck, h);
     /* ee */
     if (!mix_dh(ck, NULL, e_priv, hs->remote_ephemeral))
         goto out;
@@ -309,14 +325,7 @@ bool wg_noise_create_response(struct wg_msg_response *dst, struct wg_handshake *
     /* {} */
     seal_and_hash(dst->encrypted_nothing, NULL, 0, key, h);
 
-    wg_index_remove(t, &hs->entry);
-    wg_index_insert(t, &hs->entry);
-    wg_put_le32(&dst->sender_index, hs->entry.index);
-
-    memcpy(hs->ephemeral_private, e_priv, 32);
-    memcpy(hs->chaining_key, ck, WG_HASH_LEN);
-    memcpy(hs->hash, h, WG_HASH_LEN);
-    hs->state = WG_HS_CREATED_RESPONSE;
+    handshake_commit(hs, t, &dst->sender_index, e_priv, ck, h, WG_HS_CREATED_RESPONSE);
     ok = true;
 out:
     sodium_memzero(ck, sizeof(ck));
