@@ -353,6 +353,18 @@ static int inner_addr(const uint8_t *pkt, uint32_t len, bool source, const uint8
 
 /* ---- TX ---- */
 
+/* A batch usually runs to one peer: keep its lock across consecutive
+ * packets and switch only when the peer changes. */
+static void relock_peer(struct wg_peer **locked, struct wg_peer *peer)
+{
+    if (peer == *locked)
+        return;
+    if (*locked)
+        pthread_mutex_unlock(&(*locked)->lock);
+    pthread_mutex_lock(&peer->lock);
+    *locked = peer;
+}
+
 static uint32_t padded_len(uint32_t len)
 {
     return (len + (WG_MSG_PADDING - 1)) & ~(WG_MSG_PADDING - 1);
@@ -381,12 +393,7 @@ void wg_proto_tx_prepare(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, ui
         peer = wg_allowedips_lookup(p->aips, fam, dst);
         if (!peer)
             continue;
-        if (peer != locked) {
-            if (locked)
-                pthread_mutex_unlock(&locked->lock);
-            pthread_mutex_lock(&peer->lock);
-            locked = peer;
-        }
+        relock_peer(&locked, peer);
         if (peer->dead || peer->endpoint.addr.sa.sa_family == AF_UNSPEC)
             continue;
         kp = peer->keypairs.current;
@@ -444,12 +451,7 @@ void wg_proto_tx_finish(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, uin
                 pkt->verdict = WG_PKT_DROP;
             continue;
         }
-        if (peer != locked) {
-            if (locked)
-                pthread_mutex_unlock(&locked->lock);
-            pthread_mutex_lock(&peer->lock);
-            locked = peer;
-        }
+        relock_peer(&locked, peer);
         if (pkt->verdict == WG_PKT_SEAL && !peer->dead) {
             pkt->verdict = WG_PKT_SEND;
             peer->tx_bytes += pkt->len;
