@@ -14,8 +14,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include "plugin/endpoint.h"
 #include "plugin/routes.h"
+#include "plugin/server.h"
 
 #define PEERKEY "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 #define SEED    "dGVzdHNlZWQtdGVzdHNlZWQtdGVzdHNlZWQtMTIzNA=="
@@ -639,6 +644,115 @@ static void test_shutdown_destroys_all(void **state)
     assert_int_equal(fake.destroys, 40);
 }
 
+/* ---- the HTTP server on its unix socket (no root needed) ---- */
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    assert_true(strlen(path) < sizeof(sun.sun_path));
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One request on fd; returns the whole response (headers + body). */
+static char *exchange(int fd, const char *req)
+{
+    static char buf[8192];
+    size_t len = 0;
+
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    /* Responses are small and carry Content-Length: read until the body
+     * is complete. */
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        char *hdr_end, *cl;
+        assert_true(n > 0);
+        len += (size_t)n;
+        buf[len] = '\0';
+        if ((hdr_end = strstr(buf, "\r\n\r\n")) && (cl = strcasestr(buf, "Content-Length: ")) &&
+            len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 16, NULL, 10))
+            return buf;
+    }
+}
+
+static void test_server_socket_rules(void **state)
+{
+    char path[160], err[256];
+    struct stat st;
+    int fd, fd2;
+
+    /* the directory is created */
+    snprintf(path, sizeof(path), "%s/run/plugins/p.sock", dir);
+    fd = server_listen_unix(path, err, sizeof(err));
+    assert_true(fd >= 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    /* a live instance is refused */
+    assert_int_equal(server_listen_unix(path, err, sizeof(err)), -EADDRINUSE);
+    assert_non_null(strstr(err, "already listening"));
+    /* a stale socket (nobody listening) is replaced */
+    close(fd);
+    fd2 = server_listen_unix(path, err, sizeof(err));
+    assert_true(fd2 >= 0);
+    close(fd2);
+    /* something that is not a socket is never replaced */
+    unlink(path);
+    fclose(fopen(path, "w"));
+    assert_int_equal(server_listen_unix(path, err, sizeof(err)), -EEXIST);
+    assert_non_null(strstr(err, "not a socket"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(path);
+}
+
+static void test_server_http(void **state)
+{
+    char path[160], err[256];
+    struct server *srv;
+    char *r;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/http.sock", dir);
+    assert_int_equal(server_start(&pl, path, &srv, err, sizeof(err)), 0);
+    fd = connect_unix(path);
+    assert_true(fd >= 0);
+    /* as dockerd: POST, Accept, no Content-Type, newline-terminated body,
+     * several calls on one kept-alive connection */
+    r = exchange(fd, "POST /Plugin.Activate HTTP/1.1\r\nHost: plugin\r\n"
+                     "Accept: application/vnd.docker.plugins.v1.2+json\r\n"
+                     "Content-Length: 3\r\n\r\n{}\n");
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strcasestr(r, "Content-Type: application/vnd.docker.plugins.v1.2+json"));
+    assert_non_null(strstr(r, "{\"Implements\":[\"NetworkDriver\"]}"));
+    r = exchange(fd, fmt("POST /NetworkDriver.CreateNetwork HTTP/1.1\r\nHost: plugin\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         strlen(create_net_body(NET, NULL, false, false)),
+                         create_net_body(NET, NULL, false, false)));
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strstr(r, "\r\n\r\n{}\n"));
+    r = exchange(fd, "POST /NetworkDriver.Nope HTTP/1.1\r\nHost: plugin\r\n"
+                     "Content-Length: 2\r\n\r\n{}");
+    assert_non_null(strstr(r, "HTTP/1.1 404"));
+    assert_non_null(strstr(r, "\"Err\""));
+    r = exchange(fd, "GET /Plugin.Activate HTTP/1.1\r\nHost: plugin\r\n\r\n");
+    assert_non_null(strstr(r, "HTTP/1.1 405"));
+    r = exchange(fd, "POST /NetworkDriver.Join HTTP/1.1\r\nHost: plugin\r\n"
+                     "Content-Length: 5\r\n\r\n{\"a\":");
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strstr(r, "malformed request"));
+    close(fd);
+    server_stop(srv);
+    /* the socket file goes with the server */
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static int setup(void **state)
 {
     FILE *f;
@@ -702,6 +816,8 @@ int main(void)
         T(test_restart),
         T(test_create_network_again),
         T(test_shutdown_destroys_all),
+        T(test_server_socket_rules),
+        T(test_server_http),
     };
     /* Every error is logged; keep the test log readable unless asked. */
     wg_log_set_level(getenv("LOG_LEVEL") ? wg_log_level_from_env() : WG_LOG_SILENT);
