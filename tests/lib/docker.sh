@@ -96,13 +96,20 @@ dk_alive_version() {
     dk version
 }
 
+# dk_rm_all: remove every container (at cleanup; while the plugin still runs,
+# or each one would wait ~30 s for it).
+dk_rm_all() {
+    [ -n "${DK_PID:-}" ] && kill -0 "$DK_PID" 2>/dev/null || return 0
+    dk ps -aq 2>/dev/null | xargs -r timeout 120 "$DK_CLI" -H "$DOCKER_HOST" rm -f >/dev/null 2>&1
+}
+
 # dk_stop: remove containers, stop dockerd then containerd, and kill whatever
 # is left in their mount namespace (shims), then remove the whole tree.
 dk_stop() {
     [ -n "${DK_PID:-}" ] || return 0
     local mntns p
     mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
-    dk ps -aq 2>/dev/null | xargs -r timeout 60 "$DK_CLI" -H "$DOCKER_HOST" rm -f >/dev/null 2>&1
+    dk_rm_all
     kill_wait "$DK_PID" 20
     [ -f "$DK/containerd.pid" ] && kill_wait "$(cat "$DK/containerd.pid")" 10
     if [ -n "$mntns" ]; then
@@ -155,7 +162,11 @@ plugin_start() {
     wait_for 10 plugin_answers || { tail -n 20 "$PL_LOG"; die "plugin did not answer on $PL_SOCK"; }
     log "plugin up (pid $PL_PID)"
 }
-plugin_stop() { [ -n "${PL_PID:-}" ] && kill_wait "$PL_PID" 10; PL_PID=; }
+plugin_stop() {
+    [ -n "${PL_PID:-}" ] || return 0
+    [ "${1:-}" = now ] || dk_rm_all
+    kill_wait "$PL_PID" 10; PL_PID=
+}
 # plugin_call METHOD BODY: POST to the plugin like dockerd does; prints the answer.
 plugin_call() {
     curl -sS --max-time 5 --unix-socket "$PL_SOCK" -H 'Accept: application/vnd.docker.plugins.v1.2+json' \
