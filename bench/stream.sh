@@ -152,10 +152,11 @@ nsenter -t $B -n ip addr add 10.9.0.2/24 dev wgb; nsenter -t $B -n ip link set w
 i=0; while [ $i -lt 20 ] && ! nsenter -t $A -n ping -c 1 -W 1 10.9.0.2 >/dev/null 2>&1; do i=$((i+1)); done
 for p in 1 4; do
     nsenter -t $B -n iperf3 -s -1 -B 10.9.0.2 >/dev/null 2>&1 &
+    srv=$!
     sleep 0.5
     r=$(nsenter -t $A -n iperf3 -c 10.9.0.2 -t $T -P $p -f m 2>&1 | awk '/receiver/{v=$(NF-2)} END{print v+0}')
     echo "BENCH_VSOCK_P$p $r"
-    wait
+    wait $srv    # (a bare wait would wait for the namespace holders too)
 done
 GUEST
         } > "$VM_WORK/guest.sh"
