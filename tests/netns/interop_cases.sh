@@ -209,6 +209,40 @@ case_roaming() {
     ip -n "$NS_B" addr del 10.201.0.3/24 dev u0
 }
 
+# A hub's view: A has no endpoint for B (as for a container behind NAT);
+# A cannot send first, B's handshake teaches A where B is.
+case_noendpoint() {
+    W "$NS_A" set "$IF_A" peer "$(pb)" remove
+    W "$NS_A" set "$IF_A" peer "$(pb)" allowed-ips "$T4_B/32,$T6_B/128"
+    check "A has no endpoint for B" [ "$(nsl_field "$NS_A" "$IF_A" endpoints "$(pb)")" = "(none)" ]
+    local atx
+    check_not "A cannot reach B first" nsl_ping "$NS_A" "$T4_B" 1 2
+    check "B->A: B's handshake reaches A" nsl_ping "$NS_B" "$T4_A" 2 5
+    check "A learned B's endpoint from it" [ "$(nsl_field "$NS_A" "$IF_A" endpoints "$(pb)")" = "$U4_B:$PORT_B" ]
+    check "A->B now" nsl_ping "$NS_A" "$T6_B" 2 4
+}
+
+# A port that is taken: wg(8) must report it as with wireguard-go ("Address
+# already in use": the control socket answers errno=-98, and wg sets errno to
+# minus that), and the device keeps its old port and keeps working
+# (wireguard-go v0.0.20220316 itself fails that last part: it closes its
+# sockets, so this case fails with IMPL_A=wggo).
+case_busyport() {
+    local busy=$((PORT_A + 7)) err
+    ip netns exec "$NS_A" python3 -c 'import socket,sys,time
+s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s4.bind(("0.0.0.0", int(sys.argv[1])))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); s6.bind(("::", int(sys.argv[1])))
+print("bound", flush=True); time.sleep(6)' $busy >"$NSL_TMP/busy.out" 2>&1 &
+    local bpid=$!
+    nsl_wait_for 5 grep -q bound "$NSL_TMP/busy.out"
+    err=$(W "$NS_A" set "$IF_A" listen-port $busy 2>&1)
+    check "wg set listen-port to a busy port fails" [ $? != 0 ]
+    check "...with wg(8) saying 'Address already in use' (got: $err)" bash -c "grep -q 'Address already in use' <<<'$err'"
+    check "...and A keeps port $PORT_A" [ "$(W "$NS_A" show "$IF_A" listen-port)" = "$PORT_A" ]
+    check "...and keeps passing traffic" nsl_ping "$NS_B" "$T4_A" 2 4
+    kill $bpid 2>/dev/null; wait $bpid 2>/dev/null
+}
+
 case_mtu() {
     ip -n "$NS_A" link set "$IF_A" mtu 1280; ip -n "$NS_B" link set "$IF_B" mtu 1280
     check "MTU 1280: full-size IPv4 (1252+28) A->B with DF" nsl_ping "$NS_A" "$T4_B" 2 4 -s 1252 -M do
@@ -248,7 +282,7 @@ case_move() {
     fi
 }
 
-ALL_CASES="basic iperf v6_underlay allowedips keepalive psk privkey roaming mtu move"
+ALL_CASES="basic iperf v6_underlay allowedips keepalive psk privkey roaming noendpoint busyport mtu move"
 
 run_cases() {
     local c
