@@ -81,13 +81,26 @@ nsl_require() {
     done
 }
 
+# nsl_mine PID: PID is still a child of this test's shell.  pid_max is
+# 32768 on the dev machines and PIDs wrap within minutes under load, so a
+# remembered PID of an exited (and reaped) process may belong to someone
+# else by now: never signal a PID without this check.  (A child of a
+# subshell, e.g. inside $(...), has the subshell as parent: $BASHPID.)
+nsl_mine() {
+    local pp; [ -n "$1" ] || return 1
+    pp=$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$pp" ] && { [ "$pp" = "$$" ] || [ "$pp" = "$BASHPID" ]; }
+}
+# nsl_kill SIG PID: signal PID only if it is ours.
+nsl_kill() { nsl_mine "$2" && kill "$1" "$2" 2>/dev/null; }
+
 nsl_cleanup() {
     local p i n
-    for p in "${NSL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${NSL_PIDS[@]}"; do nsl_kill -TERM "$p"; done
     for p in "${NSL_PIDS[@]}"; do
-        for i in $(seq 30); do nsl_running "$p" || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
+        for i in $(seq 30); do nsl_running "$p" && nsl_mine "$p" || break; sleep 0.1; done
+        nsl_kill -KILL "$p"
+        nsl_mine "$p" && wait "$p" 2>/dev/null
     done
     for n in "${NSL_NS[@]}"; do ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
     for n in "${NSL_NS[@]}"; do ip netns del "$n" 2>/dev/null; done
@@ -169,10 +182,10 @@ nsl_alive() { nsl_running "$(nsl_pid "$1")"; }
 # nsl_stop IF: SIGTERM, wait up to 3 s; 0 if it exited by itself.
 nsl_stop() {
     local p i; p=$(nsl_pid "$1")
-    [ -n "$p" ] || return 0
+    nsl_mine "$p" || return 0
     kill "$p" 2>/dev/null
     for i in $(seq 60); do nsl_running "$p" || { wait "$p" 2>/dev/null; return 0; }; sleep 0.05; done
-    kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null
+    nsl_kill -KILL "$p"; wait "$p" 2>/dev/null
     return 1
 }
 
@@ -253,7 +266,7 @@ nsl_iperf() {
     done
     out=$(ip netns exec "$cns" timeout $((t + 15)) iperf3 -J -c "$addr" -p $port -t "$t" "$@" 2>&1)
     local rc=$?
-    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    nsl_kill -TERM "$spid"; wait "$spid" 2>/dev/null
     [ $rc = 0 ] || { echo "iperf3 failed: $(echo "$out" | grep -m1 error)" >&2; return 1; }
     echo "$out" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
 }

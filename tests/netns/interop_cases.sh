@@ -240,7 +240,7 @@ print("bound", flush=True); time.sleep(6)' $busy >"$NSL_TMP/busy.out" 2>&1 &
     check "...with wg(8) saying 'Address already in use' (got: $err)" bash -c "grep -q 'Address already in use' <<<'$err'"
     check "...and A keeps port $PORT_A" [ "$(W "$NS_A" show "$IF_A" listen-port)" = "$PORT_A" ]
     check "...and keeps passing traffic" nsl_ping "$NS_B" "$T4_A" 2 4
-    kill $bpid 2>/dev/null; wait $bpid 2>/dev/null
+    nsl_kill -TERM $bpid; wait $bpid 2>/dev/null
 }
 
 case_mtu() {
