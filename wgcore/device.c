@@ -7,8 +7,9 @@
  *          batches are in flight, so the next batch is read and routed while
  *          the workers encrypt the previous ones; each peer's packets leave
  *          in order because prepare and finish both run here, in order.
- *   timer  calls wg_proto_tick whenever the protocol asks (at least every
- *          WG_PROTO_TICK_NS).
+ *          It also runs the protocol's timers (wg_proto_tick) when they are
+ *          due, between batches or as its poll timeout: one thread less per
+ *          device, which matters when the plugin hosts hundreds.
  *   RX     the transport's receive thread(s) call dev_rx with a batch:
  *          copied into pool buffers, rx_prepare, rx_open on the workers
  *          (the calling thread helps), rx_finish, write to the TUN.  One
@@ -61,8 +62,9 @@ struct wg_device {
     pthread_mutex_t cfg_lock;           /* apply: bind + proto apply as one */
     uint32_t fwmark;                    /* read by get under cfg_lock */
 
-    pthread_t tx_thread, timer_thread;
-    bool tx_started, timer_started;
+    pthread_t tx_thread;
+    bool tx_started;
+    unsigned mtu;                       /* as last told to the protocol */
     int stop_efd;                       /* wakes the TX thread's poll */
     struct tx_slot tx[TX_INFLIGHT];
 
@@ -72,7 +74,6 @@ struct wg_device {
 
     pthread_mutex_t state_lock;
     pthread_cond_t state_cond;          /* gone / stopping (wait) */
-    pthread_cond_t timer_cond;          /* monotonic clock; stopping */
     bool stopping;
     const char *gone_reason;
     unsigned waiters;
@@ -186,6 +187,36 @@ static void tx_finish(struct wg_device *dev, struct tx_slot *s)
     s->n = 0;
 }
 
+/* The protocol's timers; returns when they are next due (at least 1 ms and
+ * at most WG_PROTO_TICK_NS away, so a protocol asking for "now" cannot
+ * make us spin and a quiet one is still polled). */
+static uint64_t run_timers(struct wg_device *dev, uint64_t now)
+{
+    uint64_t next = wg_proto_tick(dev->proto, now);
+
+    if (next > now + WG_PROTO_TICK_NS)
+        next = now + WG_PROTO_TICK_NS;
+    if (next < now + 1000000)
+        next = now + 1000000;
+    return next;
+}
+
+/* An MTU changed from outside (ip link set mtu, libnetwork) reaches the
+ * protocol's padding rule within MTU_CHECK_NS, or at once when a packet
+ * longer than the known MTU shows up. */
+#define MTU_CHECK_NS 2000000000ull
+
+static void refresh_mtu(struct wg_device *dev)
+{
+    unsigned mtu;
+
+    if (wg_tun_get_mtu(&dev->tun, &mtu) || mtu == __atomic_load_n(&dev->mtu, __ATOMIC_RELAXED))
+        return;
+    wg_proto_set_mtu(dev->proto, mtu);
+    __atomic_store_n(&dev->mtu, mtu, __ATOMIC_RELAXED);
+    dev_log(dev, WG_LOG_VERBOSE, "MTU is now %u", mtu);
+}
+
 static void *tx_main(void *arg)
 {
     struct wg_device *dev = arg;
@@ -195,14 +226,27 @@ static void *tx_main(void *arg)
         { .fd = dev->stop_efd, .events = POLLIN },
     };
 
+    uint64_t next_tick = 0, next_mtu = 0, now;
+
     pthread_setname_np(pthread_self(), "wg-tx");
 
     while (!stopping(dev)) {
         struct tx_slot *s = &dev->tx[tail % TX_INFLIGHT];
-        int n = wg_tun_read_batch(&dev->tun, s->pkts, WG_BATCH_MAX);
+        int n, timeout;
+
+        now = wg_now();
+        if (now >= next_tick)
+            next_tick = run_timers(dev, now);
+        if (now >= next_mtu) {
+            refresh_mtu(dev);
+            next_mtu = now + MTU_CHECK_NS;
+        }
+        n = wg_tun_read_batch(&dev->tun, s->pkts, WG_BATCH_MAX);
 
         if (n > 0) {
             s->n = (unsigned)n;
+            if (s->pkts[n - 1].len > __atomic_load_n(&dev->mtu, __ATOMIC_RELAXED))
+                refresh_mtu(dev);
             wg_proto_tx_prepare(dev->proto, s->pkts, s->n, wg_now());
             wg_workers_submit(dev->workers, &s->job, wg_proto_tx_seal, s->pkts, s->n);
             tail++;
@@ -227,7 +271,9 @@ static void *tx_main(void *arg)
         }
         if (n != 0)
             continue;
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+        now = wg_now();
+        timeout = next_tick > now ? (int)((next_tick - now + 999999) / 1000000) : 0;
+        if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
             dev_log(dev, WG_LOG_ERROR, "poll: %s", strerror(errno));
             usleep(10000);
         }
@@ -238,41 +284,6 @@ static void *tx_main(void *arg)
     }
     while (head != tail)
         tx_finish(dev, &dev->tx[head++ % TX_INFLIGHT]);
-    return NULL;
-}
-
-/* ---- timer thread ---- */
-
-static void *timer_main(void *arg)
-{
-    struct wg_device *dev = arg;
-
-    pthread_setname_np(pthread_self(), "wg-timer");
-    pthread_mutex_lock(&dev->state_lock);
-    while (!dev->stopping) {
-        uint64_t now, next, delay;
-        struct timespec ts;
-
-        pthread_mutex_unlock(&dev->state_lock);
-        now = wg_now();
-        next = wg_proto_tick(dev->proto, now);
-        delay = next > now ? next - now : 0;
-        if (delay > WG_PROTO_TICK_NS)
-            delay = WG_PROTO_TICK_NS;
-        if (delay < 1000000)
-            delay = 1000000;            /* a protocol asking for "now" must not spin us */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(delay / 1000000000u);
-        ts.tv_nsec += (long)(delay % 1000000000u);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&dev->state_lock);
-        if (!dev->stopping)
-            pthread_cond_timedwait(&dev->timer_cond, &dev->state_lock, &ts);
-    }
-    pthread_mutex_unlock(&dev->state_lock);
     return NULL;
 }
 
@@ -303,7 +314,6 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     struct wg_device *dev;
     struct wg_transport_params tp;
     struct wg_proto_io io;
-    pthread_condattr_t ca;
     uint8_t *bufs[POOL_BUFFERS];
     const char *dir;
     unsigned mtu;
@@ -330,10 +340,6 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     pthread_mutex_init(&dev->rx_lock, NULL);
     pthread_mutex_init(&dev->state_lock, NULL);
     pthread_cond_init(&dev->state_cond, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&dev->timer_cond, &ca);
-    pthread_condattr_destroy(&ca);
 
     dev->netns_fd = wg_netns_current();
     if (dev->netns_fd < 0) {
@@ -370,6 +376,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     if ((err = wg_proto_create(&io, &dev->proto)))
         goto fail;
     wg_proto_set_mtu(dev->proto, mtu);     /* padding never beyond the MTU */
+    dev->mtu = mtu;
     dev->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (dev->stop_efd < 0) {
         err = -errno;
@@ -378,9 +385,6 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     if ((err = start_thread(&dev->tx_thread, tx_main, dev)))
         goto fail;
     dev->tx_started = true;
-    if ((err = start_thread(&dev->timer_thread, timer_main, dev)))
-        goto fail;
-    dev->timer_started = true;
 
     dir = params->control_dir ? params->control_dir : WG_CONTROL_DIR;
     if (*dir) {
@@ -413,14 +417,11 @@ void wg_device_destroy(struct wg_device *dev)
     pthread_mutex_lock(&dev->state_lock);
     __atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&dev->state_cond);
-    pthread_cond_broadcast(&dev->timer_cond);
     pthread_mutex_unlock(&dev->state_lock);
     if (dev->stop_efd >= 0)
         (void)!write(dev->stop_efd, &one, sizeof(one));
     if (dev->tx_started)
         pthread_join(dev->tx_thread, NULL);
-    if (dev->timer_started)
-        pthread_join(dev->timer_thread, NULL);
     /* Joins the receive threads: no dev_rx or emit after this. */
     wg_transport_destroy(dev->transport);
     dev->transport = NULL;
@@ -440,7 +441,6 @@ void wg_device_destroy(struct wg_device *dev)
         close(dev->stop_efd);
     if (dev->netns_fd >= 0)
         close(dev->netns_fd);
-    pthread_cond_destroy(&dev->timer_cond);
     pthread_cond_destroy(&dev->state_cond);
     pthread_mutex_destroy(&dev->state_lock);
     pthread_mutex_destroy(&dev->rx_lock);
@@ -461,8 +461,10 @@ int wg_device_set_mtu(struct wg_device *dev, unsigned mtu)
     if (!dev)
         return -EINVAL;
     err = wg_tun_set_mtu(&dev->tun, mtu);
-    if (!err)
+    if (!err) {
         wg_proto_set_mtu(dev->proto, mtu);
+        __atomic_store_n(&dev->mtu, mtu, __ATOMIC_RELAXED);
+    }
     return err;
 }
 

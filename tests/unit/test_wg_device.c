@@ -421,6 +421,26 @@ static void test_mtu(void **state)
     assert_int_equal(wg_device_set_mtu(dev_b, 1500), 0);
     ping_through(sa, sb, T_B, 7006, 1472);
     ping_through(sb, sa, T_A, 7005, 1472);
+    /* An MTU set from outside reaches the padding rule (within 2 s): a
+     * 1350-byte packet at MTU 1350 is padded to 1350, not to 1360, so it
+     * costs 16 + 1350 + 16 wire bytes (plus maybe a 32-byte keepalive). */
+    assert_int_equal(nsh_sh("ip -n %s link set dev %s mtu 1350", ns_a, if_a), 0);
+    usleep(2600000);
+    {
+        struct wg_device_info *info;
+        uint64_t before, delta;
+
+        assert_int_equal(wg_device_get(dev_a, &info), 0);
+        before = info->peers[0].tx_bytes;
+        wg_device_info_free(info);
+        ping_through(sa, sb, T_B, 7006, 1350 - 28);
+        assert_int_equal(wg_device_get(dev_a, &info), 0);
+        delta = info->peers[0].tx_bytes - before;
+        wg_device_info_free(info);
+        if (delta % 1382 && (delta - 32) % 1382)
+            fail_msg("a 1350-byte packet at MTU 1350 cost %llu wire bytes",
+                     (unsigned long long)delta);
+    }
     assert_int_equal(wg_device_set_mtu(dev_a, WG_DEFAULT_MTU), 0);
     assert_int_equal(wg_device_set_mtu(dev_b, WG_DEFAULT_MTU), 0);
     close(sa);
