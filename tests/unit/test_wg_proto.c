@@ -13,27 +13,8 @@
 #include <unistd.h>
 
 #include "wg_proto_harness.h"
+#include "wg_low_order.h"
 #include "wgcore/allowedips.h"
-
-static struct h_node A, B;
-
-static int setup(void **state)
-{
-    (void)state;
-    h_node_init(&A, "192.0.2.1", 51820, 1);
-    h_node_init(&B, "192.0.2.2", 51821, 2);
-    h_add_peer(&A, &B, NULL);
-    h_add_peer(&B, &A, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_node_free(&A);
-    h_node_free(&B);
-    return 0;
-}
 
 static void test_handshake_and_data(void **state)
 {
@@ -382,19 +363,6 @@ static void test_not_under_load_no_cookie(void **state)
     assert_int_equal(B.n_out, 1);
     assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
 }
-
-/* Low-order points of Curve25519 (and the all-zero key): DH with them is
- * all zero, so no handshake may ever be sent to such a peer. */
-static const uint8_t low_order[][32] = {
-    { 0 },
-    { 1 },
-    { 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
-      0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
-    { 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b,
-      0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
-    { 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-};
 
 static void test_low_order_keys(void **state)
 {
@@ -935,30 +903,30 @@ static void test_concurrent_stress(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_handshake_and_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_handshake_from_responder_side, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_padding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_padding_capped_at_mtu, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_psk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_mac1_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replayed_initiation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_timestamp, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_initiation_flood_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allowed_ips_source_filter, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roaming, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_under_load_no_cookie, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_low_order_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reject_after_messages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replayed_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_and_counters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_apply_semantics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_private_key_change_rehandshakes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_peers_routing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_responder_waits_for_confirmation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_endpoint_reconnected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ipv6_inner, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_config, setup, teardown),
+        H_PAIR_TEST(test_handshake_and_data),
+        H_PAIR_TEST(test_handshake_from_responder_side),
+        H_PAIR_TEST(test_padding),
+        H_PAIR_TEST(test_padding_capped_at_mtu),
+        H_PAIR_TEST(test_psk),
+        H_PAIR_TEST(test_bad_mac1_dropped),
+        H_PAIR_TEST(test_replayed_initiation),
+        H_PAIR_TEST(test_stale_timestamp),
+        H_PAIR_TEST(test_initiation_flood_limit),
+        H_PAIR_TEST(test_allowed_ips_source_filter),
+        H_PAIR_TEST(test_roaming),
+        H_PAIR_TEST(test_cookie_under_load),
+        H_PAIR_TEST(test_not_under_load_no_cookie),
+        H_PAIR_TEST(test_low_order_keys),
+        H_PAIR_TEST(test_reject_after_messages),
+        H_PAIR_TEST(test_replayed_data),
+        H_PAIR_TEST(test_get_and_counters),
+        H_PAIR_TEST(test_apply_semantics),
+        H_PAIR_TEST(test_private_key_change_rehandshakes),
+        H_PAIR_TEST(test_many_peers_routing),
+        H_PAIR_TEST(test_responder_waits_for_confirmation),
+        H_PAIR_TEST(test_endpoint_reconnected),
+        H_PAIR_TEST(test_ipv6_inner),
+        H_PAIR_TEST(test_large_config),
         cmocka_unit_test(test_concurrent_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,26 +14,6 @@
 
 #define SEC WG_NSEC_PER_SEC
 
-static struct h_node A, B;
-
-static int setup(void **state)
-{
-    (void)state;
-    h_node_init(&A, "192.0.2.1", 51820, 1);
-    h_node_init(&B, "192.0.2.2", 51821, 2);
-    h_add_peer(&A, &B, NULL);
-    h_add_peer(&B, &A, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_node_free(&A);
-    h_node_free(&B);
-    return 0;
-}
-
 static unsigned count_len(struct h_node *n, uint32_t len)
 {
     unsigned c = 0;
@@ -297,17 +277,17 @@ static void test_tick_deadline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rekey_after_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rekey_after_messages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_passive_keepalive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_new_handshake_when_unanswered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persistent_keepalive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persistent_keepalive_starts_handshake, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retransmit_and_give_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lastminute_rekey_on_receive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reject_after_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_keys_after_540s, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tick_deadline, setup, teardown),
+        H_PAIR_TEST(test_rekey_after_time),
+        H_PAIR_TEST(test_rekey_after_messages),
+        H_PAIR_TEST(test_passive_keepalive),
+        H_PAIR_TEST(test_new_handshake_when_unanswered),
+        H_PAIR_TEST(test_persistent_keepalive),
+        H_PAIR_TEST(test_persistent_keepalive_starts_handshake),
+        H_PAIR_TEST(test_retransmit_and_give_up),
+        H_PAIR_TEST(test_lastminute_rekey_on_receive),
+        H_PAIR_TEST(test_reject_after_time),
+        H_PAIR_TEST(test_zero_keys_after_540s),
+        H_PAIR_TEST(test_tick_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

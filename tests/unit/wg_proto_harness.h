@@ -243,6 +243,30 @@ static struct wg_peer *h_peer(struct h_node *n, struct h_node *of)
     return wg_proto_find_peer(n->p, of->pub);
 }
 
+/* The usual pair, as cmocka setup / teardown: A (192.0.2.1, 10.0.0.1) and
+ * B (192.0.2.2, 10.0.0.2), each the other's peer, no psk. */
+static struct h_node A, B;
+
+static int h_pair_setup(void **state)
+{
+    (void)state;
+    h_node_init(&A, "192.0.2.1", 51820, 1);
+    h_node_init(&B, "192.0.2.2", 51821, 2);
+    h_add_peer(&A, &B, NULL);
+    h_add_peer(&B, &A, NULL);
+    return 0;
+}
+
+static int h_pair_teardown(void **state)
+{
+    (void)state;
+    h_node_free(&A);
+    h_node_free(&B);
+    return 0;
+}
+
+#define H_PAIR_TEST(f) cmocka_unit_test_setup_teardown(f, h_pair_setup, h_pair_teardown)
+
 /* Full handshake a -> b, pumped; both sides with a confirmed session. */
 static void h_handshake(struct h_node *a, struct h_node *b)
 {
