@@ -11,13 +11,14 @@ set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 export WGVSOCK_ROOT=$PWD
-export WGVSOCK_BIN=$PWD/$BUILD/bin
+case $BUILD in /*) _build=$BUILD ;; *) _build=$PWD/$BUILD ;; esac   # BUILD may be absolute
+export WGVSOCK_BIN=$_build/bin
 export PATH=$WGVSOCK_BIN:$PATH
 filter=${T:-}
 tmo=${TEST_TIMEOUT:-900}
 pass=0 fail=0 skip=0
 failed=()
-logdir=$PWD/$BUILD/test-logs; mkdir -p "$logdir"
+logdir=$_build/test-logs; mkdir -p "$logdir"
 
 run_one() {  # $1 display name, rest: command
     local name=$1; shift
