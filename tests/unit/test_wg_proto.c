@@ -32,7 +32,7 @@ static void test_handshake_and_data(void **state)
     assert_int_equal(B.out[0].len, WG_MSG_RESPONSE_LEN);
     assert_int_equal(B.out[0].data[0], 2);
     /* the response's receiver index is the initiation's sender index */
-    assert_memory_equal(B.out[0].data + 8, A.out[0].data + 4, 0);
+    assert_memory_equal(B.out[0].data + 8, A.out[0].data + 4, 4);
     assert_true(wg_endpoint_equal(&B.out[0].ep, &A.addr));
 
     h_deliver(&B, &A);
