@@ -236,7 +236,7 @@ static int udp_bind_locked(struct udp_transport *t, uint16_t port, uint32_t fwma
 {
     struct udp_sock *n4 = NULL, *n6 = NULL, *o4, *o6;
     int fd4 = -1, fd6 = -1, err;
-    uint16_t bound;
+    uint16_t bound = 0;     /* set by open_pair() on success; gcc -O1 cannot see that */
 
     if (t->bound && port && port == t->port) {
         /* Same port: only the mark may change; keep sockets and threads. */
