@@ -98,9 +98,22 @@ static int parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int parse_true(const char *v, size_t len)
+/* "true" sets the flag; any other value is malformed. */
+static int set_true(bool *flag, const char *v, size_t len)
 {
-    return len == 4 && !memcmp(v, "true", 4) ? 0 : EINVAL;
+    if (len != 4 || memcmp(v, "true", 4))
+        return EINVAL;
+    *flag = true;
+    return 0;
+}
+
+/* A key in hex, and the flag saying it was given. */
+static int set_key(uint8_t key[WG_KEY_LEN], bool *has, const char *v, size_t len)
+{
+    if (parse_key(v, len, key))
+        return EINVAL;
+    *has = true;
+    return 0;
 }
 
 /* "a.b.c.d/n" or "x:y::z/n"; host bits are cleared (the kernel stores the
@@ -205,10 +218,7 @@ static int set_device_key(struct wg_device_config *cfg, enum key_id id, const ch
 
     switch (id) {
     case K_PRIVATE_KEY:
-        if (parse_key(v, len, cfg->private_key))
-            return EINVAL;
-        cfg->has_private_key = true;
-        return 0;
+        return set_key(cfg->private_key, &cfg->has_private_key, v, len);
     case K_LISTEN_PORT:
         if (parse_uint(v, len, UINT16_MAX, &n))
             return EINVAL;
@@ -222,10 +232,7 @@ static int set_device_key(struct wg_device_config *cfg, enum key_id id, const ch
         cfg->fwmark = (uint32_t)n;
         return 0;
     case K_REPLACE_PEERS:
-        if (parse_true(v, len))
-            return EINVAL;
-        cfg->replace_peers = true;
-        return 0;
+        return set_true(&cfg->replace_peers, v, len);
     default:
         /* A peer key before any public_key: the request is malformed. */
         return EINVAL;
@@ -239,20 +246,11 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
 
     switch (id) {
     case K_REMOVE:
-        if (parse_true(v, len))
-            return EINVAL;
-        p->remove = true;
-        return 0;
+        return set_true(&p->remove, v, len);
     case K_UPDATE_ONLY:
-        if (parse_true(v, len))
-            return EINVAL;
-        p->update_only = true;
-        return 0;
+        return set_true(&p->update_only, v, len);
     case K_PRESHARED_KEY:
-        if (parse_key(v, len, p->preshared_key))
-            return EINVAL;
-        p->has_preshared_key = true;
-        return 0;
+        return set_key(p->preshared_key, &p->has_preshared_key, v, len);
     case K_ENDPOINT:
         /* IP text stays AF_INET here; a vsock device reads it as a CID.
          * The vsock names (host(2):P, vm(N):P) come out as AF_VSOCK. */
@@ -267,10 +265,7 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
         p->persistent_keepalive = (uint16_t)n;
         return 0;
     case K_REPLACE_ALLOWED_IPS:
-        if (parse_true(v, len))
-            return EINVAL;
-        p->replace_allowed_ips = true;
-        return 0;
+        return set_true(&p->replace_allowed_ips, v, len);
     case K_ALLOWED_IP: {
         struct wg_allowedip a;
 
