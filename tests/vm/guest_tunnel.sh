@@ -136,6 +136,11 @@ if [ "${IPERF_SECS:-0}" -gt 0 ] && command -v iperf3 >/dev/null; then
     check "iperf3 through the vsock tunnel" [ -n "$rate" ]
 fi
 
+log "=== hostile streams at B's listener (bad CRC, cut frame, random bytes, random messages, 64 connections)"
+check "hostile streams sent" vsock_stream_check -g $PORT
+check "B survived" kill -0 "$PID_B"
+check "the tunnel still works" ping_until A 10.9.0.2 10
+
 log "=== SIGKILL B (the listener), restart and reconfigure it; A is not touched"
 stop B KILL
 check "B restarted" start B
@@ -154,6 +159,10 @@ stop A; stop B
 start_no_crc() { start B --no-crc && start A --no-crc && conf_B && conf_A; }
 check "daemons start with --no-crc, configured" start_no_crc
 check "ping A -> B without CRC" ping_until A 10.9.0.2 20
+# without a CRC, random bytes parse as frames: the engine gets junk messages
+check "hostile streams at the no-CRC listener" vsock_stream_check -g $PORT
+check "no-CRC B survived" kill -0 "$PID_B"
+check "no-CRC tunnel still works" ping_until A 10.9.0.2 10
 stop A
 # A frames without CRC, B expects CRC: B must drop every connection (the
 # mode is explicit, never guessed), so nothing gets through

@@ -17,6 +17,9 @@ command -v wg >/dev/null || { echo "missing wg (make deps)"; exit 77; }
 vm_init || exit $?
 vm_add_bin "$WGVSOCKD" /bin/wgvsockd || exit 2
 vm_add_bin "$(command -v wg)" /bin/wg || exit 2
+chk=$BUILD/tests/vm/vsock_stream_check
+[ -x "$chk" ] || make -s BUILD="$BUILD" "$chk" >&2 || { echo "cannot build $chk"; exit 1; }
+vm_add_bin "$chk" /bin/vsock_stream_check || exit 2
 IPERF_SECS=${VSOCK_IPERF_SECS:-2}
 if [ "$IPERF_SECS" -gt 0 ] && command -v iperf3 >/dev/null; then
     vm_add_bin "$(command -v iperf3)" /bin/iperf3 || exit 2

@@ -8,9 +8,11 @@
  * connect/reset, and the bytes on a real vsock wire.
  *
  *   vsock_stream_check [-m MiB]     exit 0 = every check passed
+ *   vsock_stream_check -g PORT      hostile streams at a daemon's listener
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <linux/vm_sockets.h>
 #include <zlib.h>
 
@@ -463,6 +466,59 @@ static void check_no_crc_pair(void)
     wg_transport_destroy(b);
 }
 
+/* -g PORT: hostile streams at a running daemon's listener on local(1):PORT
+ * (tests/vm/guest_tunnel.sh then checks the tunnel still works): a bad
+ * CRC, a maximal length cut short by EOF, random bytes, frames holding
+ * random "messages" of every WireGuard type, and many connections at once.
+ * Returns 0 once everything was sent; the verdict is the daemon's. */
+static int hostile(uint16_t port)
+{
+    static uint8_t junk[65536 + 6];
+    int fds[64];
+    int n = 0;
+
+    signal(SIGPIPE, SIG_IGN);   /* the daemon closes on us mid-write */
+    if (getrandom(junk, sizeof(junk), 0) != (ssize_t)sizeof(junk))
+        return 1;
+    for (int round = 0; round < 4; round++) {
+        int fd = raw_connect(port);
+
+        switch (round) {
+        case 0:         /* good header, wrong CRC */
+            put_frame(fd, junk, 148, false);
+            break;
+        case 1:         /* 65535-byte frame announced, 1000 bytes, EOF */
+            (void)!write(fd, "\xff\xff\x00\x00\x00\x00", 6);
+            (void)!write(fd, junk, 1000);
+            break;
+        case 2:         /* 64 KiB of random bytes */
+            (void)!write(fd, junk, sizeof(junk));
+            break;
+        default:        /* valid frames, random payloads typed 1..4 */
+            for (int i = 0; i < 200; i++) {
+                uint8_t msg[256];
+                uint16_t len = (uint16_t)(32 + (junk[i] % 200));
+
+                memcpy(msg, junk + 4 * i, len);
+                msg[0] = (uint8_t)(1 + i % 4);
+                msg[1] = msg[2] = msg[3] = 0;
+                put_frame(fd, msg, len, true);
+            }
+            break;
+        }
+        usleep(100000);
+        close(fd);
+    }
+    for (n = 0; n < 64; n++)
+        fds[n] = raw_connect(port);
+    usleep(200000);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    printf("hostile: sent bad CRC, cut frame, random stream, 200 random messages, 64 connections to local(1):%u\n",
+           port);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sink sa, sb;
@@ -477,10 +533,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "vsock_stream_check runs only inside the tests/vm guest\n");
         return 2;
     }
-    while ((opt = getopt(argc, argv, "m:")) != -1)
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while ((opt = getopt(argc, argv, "m:g:")) != -1) {
         if (opt == 'm')
             mib = (unsigned)atoi(optarg);
-    setvbuf(stdout, NULL, _IOLBF, 0);
+        else if (opt == 'g')
+            return hostile((uint16_t)atoi(optarg));
+    }
 
     check_ephemeral_port();
     check_wire_bytes(false);
