@@ -107,6 +107,18 @@ static int set_true(bool *flag, const char *v, size_t len)
     return 0;
 }
 
+/* A port-sized number (listen_port, persistent_keepalive) and its flag. */
+static int set_u16(uint16_t *out, bool *has, const char *v, size_t len)
+{
+    uint64_t n;
+
+    if (parse_uint(v, len, UINT16_MAX, &n))
+        return EINVAL;
+    *has = true;
+    *out = (uint16_t)n;
+    return 0;
+}
+
 /* A key in hex, and the flag saying it was given. */
 static int set_key(uint8_t key[WG_KEY_LEN], bool *has, const char *v, size_t len)
 {
@@ -220,11 +232,7 @@ static int set_device_key(struct wg_device_config *cfg, enum key_id id, const ch
     case K_PRIVATE_KEY:
         return set_key(cfg->private_key, &cfg->has_private_key, v, len);
     case K_LISTEN_PORT:
-        if (parse_uint(v, len, UINT16_MAX, &n))
-            return EINVAL;
-        cfg->has_listen_port = true;
-        cfg->listen_port = (uint16_t)n;
-        return 0;
+        return set_u16(&cfg->listen_port, &cfg->has_listen_port, v, len);
     case K_FWMARK:
         if (parse_uint(v, len, UINT32_MAX, &n))
             return EINVAL;
@@ -259,11 +267,7 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
         p->has_endpoint = true;
         return 0;
     case K_PERSISTENT_KEEPALIVE:
-        if (parse_uint(v, len, UINT16_MAX, &n))
-            return EINVAL;
-        p->has_persistent_keepalive = true;
-        p->persistent_keepalive = (uint16_t)n;
-        return 0;
+        return set_u16(&p->persistent_keepalive, &p->has_persistent_keepalive, v, len);
     case K_REPLACE_ALLOWED_IPS:
         return set_true(&p->replace_allowed_ips, v, len);
     case K_ALLOWED_IP: {
