@@ -102,7 +102,8 @@ void wg_proto_rx_finish(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, uin
 uint64_t wg_proto_tick(struct wg_proto *p, uint64_t now);
 
 /* A dialled stream connection to ep came back: send an authenticated packet
- * (keepalive on a live session, else a handshake initiation) to the peer
+ * (a keepalive on a live session, then a rate-limited handshake initiation,
+ * since a peer that restarted lost the session) to the peer
  * using that endpoint. */
 void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_endpoint *ep, uint64_t now);
 
