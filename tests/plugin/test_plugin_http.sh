@@ -106,6 +106,16 @@ start_plugin() {
     wait_for 10 test -S "$SOCK" && wait_for 5 curl -s --unix-socket "$SOCK" -X POST -o /dev/null http://plugin/Plugin.Activate
 }
 
+# ---- the command line ----
+check "--help exits 0 and names every flag" bash -c "'$PLUGIN' --help | grep -q -- --socket && '$PLUGIN' --help | grep -q -- --state-dir && '$PLUGIN' --help | grep -q WGVSOCK_SEED_FILE"
+check "--version" bash -c "'$PLUGIN' --version | grep -q '^wgvsock-plugin [0-9]'"
+"$PLUGIN" --no-such-flag >/dev/null 2>&1; rc=$?
+check "unknown flag exits 2" test "$rc" = 2
+"$PLUGIN" extra-arg >/dev/null 2>&1; rc=$?
+check "stray argument exits 2" test "$rc" = 2
+"$PLUGIN" --socket "$TMP/x.sock" --state-dir /proc/no/such >/dev/null 2>"$TMP/err"; rc=$?
+check "unusable state directory: exit 1 with a message" bash -c "[ $rc = 1 ] && grep -q 'state directory' '$TMP/err'"
+
 # ---- set-up: namespaces, secrets, hub ----
 ip netns add "$NSH" || die "ip netns add"
 ip netns add "$NSC" || die "ip netns add"
