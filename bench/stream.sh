@@ -17,7 +17,7 @@
 #
 # Needs root, iperf3, wireguard-go, and for (2) what tests/vm needs.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 WGVSOCKD=${WGVSOCKD:-$BUILD/bin/wgvsockd}
@@ -123,7 +123,7 @@ ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a
 R1=$(ratio "${R[tcp,1]:-0}" "${R[wggo,1]:-0}")
 R4=$(ratio "${R[tcp,4]:-0}" "${R[wggo,4]:-0}")
 
-VS1= VS4= VSNOTE=
+VS1='' VS4='' VSNOTE=''
 if [ "${BENCH_VSOCK:-1}" != 0 ]; then
     echo "vsock: booting the tests/vm guest (two wgvsockd -n vsock over local(1))"
     (

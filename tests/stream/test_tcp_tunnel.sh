@@ -15,7 +15,7 @@
 # runs the same scenario over UDP with Debian's wireguard-go (a check of
 # this script itself).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 WGVSOCKD=${WGVSOCKD:-$BUILD/bin/wgvsockd}

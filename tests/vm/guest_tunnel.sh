@@ -5,6 +5,7 @@
 # namespaces, so every ping and byte below crossed the vsock tunnel.
 #
 # Variables (set by the caller at the top): IPERF_SECS (0 = skip iperf3).
+# shellcheck shell=sh disable=SC2154
 set -u
 fails=0 checks=0
 PORT=5000

@@ -24,6 +24,7 @@
 # VM_ACCEL=auto|kvm|tcg, VM_MEM (MiB, 512), VM_SMP (2), VM_TIMEOUT (s, 120),
 # VM_KEEP=1 (keep the work dir), VM_QUIET=1 (don't echo the console).
 
+# shellcheck shell=bash
 vm_say() { printf '[vm] %s\n' "$*" >&2; }
 
 VM_MEM=${VM_MEM:-512}

@@ -6,7 +6,7 @@
 # redial + reconnected callback, throughput (emulated).  The checker
 # binary is never run on this host (no AF_VSOCK here, by rule).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 : "${VM_TIMEOUT:=180}"

@@ -5,7 +5,7 @@
 # either side with traffic resuming, no-CRC mode.  See tests/vm/lib.sh and
 # tests/vm/guest_tunnel.sh (the part that runs in the guest).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 WGVSOCKD=${WGVSOCKD:-$BUILD/bin/wgvsockd}
