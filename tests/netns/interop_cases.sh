@@ -214,6 +214,7 @@ case_roaming() {
 case_noendpoint() {
     W "$NS_A" set "$IF_A" peer "$(pb)" remove
     W "$NS_A" set "$IF_A" peer "$(pb)" allowed-ips "$T4_B/32,$T6_B/128"
+    repeer b    # B starts afresh too (else it keeps using its old session for ~15 s)
     check "A has no endpoint for B" [ "$(nsl_field "$NS_A" "$IF_A" endpoints "$(pb)")" = "(none)" ]
     local atx
     check_not "A cannot reach B first" nsl_ping "$NS_A" "$T4_B" 1 2
