@@ -18,6 +18,10 @@ hub_start udp 10.78.0.0/24
 plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
 wgnet_create many -o wgvsock.transport=udp >/dev/null || die "network create failed"
 
+# the plugin's own UDP sockets and TUN fds, to prove stop releases them
+pl_udp() { in_ns ss -Huanp 2>/dev/null | grep -c "pid=$PL_PID," || true; }
+pl_tun() { ls -l /proc/$PL_PID/fd 2>/dev/null | grep -c '/dev/net/tun' || true; }
+udp_before=$(pl_udp)
 t0=$SECONDS
 for i in $(seq 1 $N); do
     dk run -d --name m$i --network many busybox sleep 600 >"$E2E_TMP/run$i.out" 2>&1 &
@@ -64,6 +68,10 @@ check "the hub reaches all $N containers ($ok)" test $ok = $N
 check "the host lists $N container devices" \
     test "$(for i in $(seq 1 $N); do [ -S "/var/run/wireguard/${IFS_OF[$i]}.sock" ] && echo; done | wc -l)" = $N
 
+udp_running=$(pl_udp); tun_running=$(pl_tun)
+check "plugin has a TUN fd per container ($tun_running)" test "$tun_running" -ge $N
+check "plugin has a UDP socket per container ($udp_running)" test "$udp_running" -ge $((udp_before + N))
+
 # stop all concurrently: nothing may remain
 t0=$SECONDS
 for i in $(seq 1 $N); do dk stop -t 1 m$i >/dev/null 2>&1 & pids[$i]=$!; done
@@ -77,8 +85,11 @@ check "no wgv* interface left in the host namespace ($left)" test -z "$left"
 socks=0
 for i in $(seq 1 $N); do [ -e "/var/run/wireguard/${IFS_OF[$i]}.sock" ] && socks=$((socks + 1)); done
 check "no control socket left ($socks)" test $socks = 0
-fds=$(ls -l /proc/$PL_PID/fd 2>/dev/null | grep -c 'tun\|socket:' || true)
-log "plugin holds $fds tun/socket fds after stop"
+udp_after=$(pl_udp); tun_after=$(pl_tun)
+log "plugin UDP sockets: $udp_before before, $udp_running running, $udp_after after; TUN fds: $tun_running running, $tun_after after"
+check "plugin's UDP sockets back to $udp_before after stop ($udp_after; $udp_running while running)" \
+    test "$udp_after" = "$udp_before"
+check "plugin holds no TUN fd after stop ($tun_after; $tun_running while running)" test "$tun_after" = 0
 dk rm $(seq -f 'm%g' 1 $N) >/dev/null
 check "docker network rm" dk network rm many >/dev/null
 check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
