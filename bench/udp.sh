@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/udp.sh - WireGuard over UDP between two network namespaces (veth):
-# iperf3 TCP single stream, -P 4 and -R, plus ping RTT, for wgvsockd<->wgvsockd
+# iperf3 TCP single stream, -P 4 and -R, plus ping RTT (median of 50), for wgvsockd<->wgvsockd
 # and Debian wireguard-go<->wireguard-go in the same run, interleaved, with the
 # ratio.  The bar: wgvsockd single stream >= 1.5x wireguard-go.
 #
@@ -90,7 +90,7 @@ printf '%-26s' "metric"; for impl in $IMPLS; do printf '%14s' "$(name "$impl")";
 echo
 rc=0
 for m in single p4 rev rtt; do
-    case $m in single) l="single stream (Mbit/s)" ;; p4) l="-P 4 (Mbit/s)" ;; rev) l="-R (Mbit/s)" ;; rtt) l="ping RTT avg (ms)" ;; esac
+    case $m in single) l="single stream (Mbit/s)" ;; p4) l="-P 4 (Mbit/s)" ;; rev) l="-R (Mbit/s)" ;; rtt) l="ping RTT median (ms)" ;; esac
     printf '%-26s' "$l"
     for impl in $IMPLS; do
         v=${M[$impl,$m]:-}

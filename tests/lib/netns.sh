@@ -271,10 +271,12 @@ nsl_iperf() {
     echo "$out" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
 }
 
-# nsl_rtt NS DST COUNT: average ping RTT in ms.
+# nsl_rtt NS DST COUNT: median ping RTT in ms (the median, because on a
+# loaded machine a few scheduling delays of 10+ ms swamp the average).
 nsl_rtt() {
-    ip netns exec "$1" ping -n -q -c "$3" -i 0.05 -w 20 "$2" 2>/dev/null |
-        awk -F/ '/^rtt|^round-trip/ { print $5 }'
+    ip netns exec "$1" ping -n -c "$3" -i 0.05 -w 20 "$2" 2>/dev/null |
+        sed -n 's/.*time=\([0-9.]*\).*/\1/p' | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
 # nsl_wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
