@@ -24,7 +24,7 @@ check "old container reaches the hub" dk exec old ping -c 2 -w 15 "$HUB_ADDR"
 OLD_EP=$(ct_epid old rnet)
 
 log "SIGKILL plugin $PL_PID"
-kill -9 "$PL_PID"; wait "$PL_PID" 2>/dev/null
+still_ours "$PL_PID" && kill -9 "$PL_PID"; wait "$PL_PID" 2>/dev/null
 check "the dead plugin's socket file is still there (stale)" test -S "$PL_SOCK"
 t0=$SECONDS
 plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"

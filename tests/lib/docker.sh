@@ -111,10 +111,12 @@ dk_stop() {
     mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
     dk_rm_all
     kill_wait "$DK_PID" 20
-    [ -f "$DK/containerd.pid" ] && kill_wait "$(cat "$DK/containerd.pid")" 10
+    [ -f "$DK/containerd.pid" ] && kill_wait "$(cat "$DK/containerd.pid")" 10 "$DK/containerd.toml"
+    # Shims left over: in that mount namespace and started for our containerd.
     if [ -n "$mntns" ]; then
         for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && kill -9 "${p#/proc/}" 2>/dev/null
+            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && still_ours "${p#/proc/}" "$DK/" \
+                && kill -9 "${p#/proc/}" 2>/dev/null
         done
     fi
     DK_PID=

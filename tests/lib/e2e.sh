@@ -88,13 +88,29 @@ e2e_netns_del() {
     ip netns del "$ns" 2>/dev/null
 }
 
-# kill_wait PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 10).
+# still_ours PID [MATCH]: PID is a process this test started: with MATCH, its
+# command line contains MATCH; without, it is a child of this shell.  PIDs
+# wrap quickly on a busy machine, so a remembered PID is never signalled
+# without this check.
+still_ours() {
+    local pid=$1 match=${2:-}
+    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+    if [ -n "$match" ]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$match"
+    else
+        [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]
+    fi
+}
+
+# kill_wait PID [SECONDS] [MATCH]: SIGTERM, then SIGKILL after SECONDS
+# (default 10), only while still_ours PID [MATCH].
 kill_wait() {
-    local pid=$1 t=$((${2:-10} * 10))
+    local pid=$1 t=$((${2:-10} * 10)) match=${3:-}
+    still_ours "$pid" "$match" || return 0
     kill "$pid" 2>/dev/null || return 0
-    while [ $t -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; t=$((t - 1)); done
-    kill -9 "$pid" 2>/dev/null
+    while [ $t -gt 0 ] && still_ours "$pid" "$match"; do sleep 0.1; t=$((t - 1)); done
+    still_ours "$pid" "$match" && kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    t=50; while [ $t -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; t=$((t - 1)); done
+    t=50; while [ $t -gt 0 ] && still_ours "$pid" "$match"; do sleep 0.1; t=$((t - 1)); done
     return 0
 }

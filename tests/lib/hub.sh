@@ -44,12 +44,12 @@ hub_start() {
     case ${HUB_IMPL:-wgvsockd} in
     wgvsockd)
         e2e_need_bin wgvsockd
-        LOG_LEVEL=${HUB_LOG_LEVEL:-info} in_ns wgvsockd -f -n "$transport" "$HUB_IF" >"$log" 2>&1 &
+        LOG_LEVEL=${HUB_LOG_LEVEL:-info} ip netns exec "$E2E_NS" "$E2E_BIN/wgvsockd" -f -n "$transport" "$HUB_IF" >"$log" 2>&1 &
         ;;
     wireguard-go)
         [ "$transport" = udp ] || die "HUB_IMPL=wireguard-go speaks udp only"
         e2e_need_tool wireguard-go
-        LOG_LEVEL=${HUB_LOG_LEVEL:-error} in_ns wireguard-go -f "$HUB_IF" >"$log" 2>&1 &
+        LOG_LEVEL=${HUB_LOG_LEVEL:-error} ip netns exec "$E2E_NS" wireguard-go -f "$HUB_IF" >"$log" 2>&1 &
         ;;
     *) die "unknown HUB_IMPL ${HUB_IMPL}" ;;
     esac
