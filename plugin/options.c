@@ -478,7 +478,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     if (val[O_MTU]) {
         unsigned long min = cfg->ipv6 ? 1280 : NET_MTU_MIN;
         if (parse_uint(val[O_MTU], min, NET_MTU_MAX, &num)) {
-            fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %d", val[O_MTU],
+            fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %u", val[O_MTU],
                  min, NET_MTU_MAX);
             goto out;
         }

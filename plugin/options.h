@@ -17,11 +17,14 @@
 
 #include "keyderive/keyderive.h"
 #include "wgcore/wgcore.h"
+#include "wgcore/tun.h"          /* WG_TUN_MTU_MAX */
 
 #define NET_ALLOWED_IPS_MAX 64
 #define NET_DEFAULT_KEEPALIVE 25
 #define NET_MTU_MIN 576                 /* IPv4 minimum; 1280 with IPv6 */
-#define NET_MTU_MAX 65535
+/* The engine's maximum: above it wg_device_create() refuses the MTU, and a
+ * network accepting it would fail every Join instead of its create. */
+#define NET_MTU_MAX WG_TUN_MTU_MAX
 #define NET_ERR_MAX 512                 /* size of an error message buffer */
 #define NET_SEED_B64_MAX 5600           /* base64 of KD_SECRET_MAX bytes + slack */
 #define NET_PATH_MAX 4096

@@ -177,6 +177,11 @@ check "interface name with /" bad_args "a/b"
 check "interface name too long" bad_args "abcdefghijklmnop"
 check "bad --mtu" bad_args --mtu 12x "$IF"
 check "--mtu out of range" bad_args --mtu 70000 "$IF"
+# above the engine's WG_TUN_MTU_MAX (65472): a usage error, not exit 1 from
+# a device that cannot be created
+check "--mtu 65473 (above the engine's 65472)" bad_args -f -n udp --mtu 65473 "$IF"
+check "--mtu 65500" bad_args -f -n udp --mtu 65500 "$IF"
+check "--mtu 67 (below 68)" bad_args -f -n udp --mtu 67 "$IF"
 bad_crc_env() { WGVSOCK_STREAM_CRC=yes bad_args -n udp "$IF"; }
 check "bad WGVSOCK_STREAM_CRC" bad_crc_env
 check "no interface created by bad args" link_absent "$IF"
@@ -365,6 +370,12 @@ check "... no UDP socket on it" bash -c '! ip netns exec "$1" ss -uln | grep -q 
 check "... wg show reports it" bash -c 'wg show "$1" listen-port | grep -qx 45999' _ "$IF2"
 T=$(daemon_pid "$IF2")
 [ -z "$T" ] && T=$(pgrep -f "^$WGVSOCKD -n tcp --mtu 1300 --no-crc $IF2\$" | head -1)
+check "... daemon found" test -n "$T"
+[ -n "$T" ] && { PIDS+=("$T"); kill "$T"; }
+check "... SIGTERM: gone" wait_until 5 gone_cleanly "$IF2"
+check "start --mtu 65472 (the top of the range)" nsx "$WGVSOCKD" -n udp --mtu 65472 "$IF2"
+check "... MTU 65472" bash -c 'ip netns exec "$1" ip link show "$2" | grep -q "mtu 65472"' _ "$NS" "$IF2"
+T=$(pgrep -f "^$WGVSOCKD -n udp --mtu 65472 $IF2\$" | head -1)
 check "... daemon found" test -n "$T"
 [ -n "$T" ] && { PIDS+=("$T"); kill "$T"; }
 check "... SIGTERM: gone" wait_until 5 gone_cleanly "$IF2"

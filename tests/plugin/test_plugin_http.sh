@@ -165,6 +165,7 @@ ids() { printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET" "$1"; }
 expect_err "seed file missing" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.keepalive":"25","wgvsock.mtu":"1380","wgvsock.allowed-ips":"0.0.0.0/0","wgvsock.additional":"YmVzdG92Lmlv","wgvsock.seed-file":"/nonexistent"')" "cannot open seed file /nonexistent"
 expect_err "bad peer key" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.peerkey":"[^"]*"/"wgvsock.peerkey":"nope"/')" "not a WireGuard public key"
 expect_err "bad transport" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.transport":"udp"/"wgvsock.transport":"carrier-pigeon"/')" "unknown transport"
+expect_err "MTU above the engine's maximum (65472)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"65500"')" "between 576 and 65472"
 expect_err "no IPv4 pool" NetworkDriver.CreateNetwork "$(netbody | sed 's/"IPv4Data":\[[^]]*\]/"IPv4Data":[]/')" "no IPv4 subnet"
 check "a refused network leaves no state" test ! -e "$STATE/networks/$NET.json"
 for body in '' '{' '[]' 'null' '{"NetworkID":' "$(printf '\xff\xfe')" '{"NetworkID":"../../x"}'; do

@@ -293,7 +293,15 @@ static void test_mtu(void **state)
     assert_int_equal(cfg.mtu, 576);
     assert_int_equal(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=9000"), 0);
     assert_int_equal(cfg.mtu, 9000);
-    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=575"), "between 576 and 65535");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=575"), "between 576 and 65472");
+    /* The engine's maximum (WG_TUN_MTU_MAX): anything above passed
+     * CreateNetwork once and then failed every Join. */
+    assert_int_equal(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=65472"), 0);
+    assert_int_equal(cfg.mtu, 65472);
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=65473"), "between 576 and 65472");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=65535"), "wgvsock.mtu");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "com.docker.network.driver.mtu=65500"),
+               "between 576 and 65472");
     expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=65536"), "wgvsock.mtu");
     expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=big"), "wgvsock.mtu");
 

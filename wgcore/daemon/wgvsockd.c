@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "wgcore/wgcore.h"
+#include "wgcore/tun.h"          /* WG_TUN_MTU_MIN/MAX: what the engine accepts */
 
 #ifndef WGVSOCK_VERSION
 #define WGVSOCK_VERSION "0.1.0"
@@ -52,7 +53,7 @@ static void usage(FILE *f)
         "                       tcp4, tcp6 (framed streams) or udp (as kernel WireGuard)\n"
         "      --no-crc         stream frames without CRC, for wireguard-go-vsock <= v0.2.3\n"
         "                       peers (also WGVSOCK_STREAM_CRC=0)\n"
-        "      --mtu N          interface MTU (default %d)\n"
+        "      --mtu N          interface MTU, %u..%u (default %d)\n"
         "      --version        print the version and exit\n"
         "  -h, --help           print this help and exit\n"
         "\n"
@@ -60,7 +61,7 @@ static void usage(FILE *f)
         "WGVSOCK_NETWORK=NET sets the network when -n is not given.\n"
         "Exit status: 0 after SIGTERM/SIGINT, removal of the control socket or of the\n"
         "interface; 1 if the interface cannot be created; 2 for bad arguments.\n",
-        prog, prog, WG_DEFAULT_MTU);
+        prog, prog, WG_TUN_MTU_MIN, WG_TUN_MTU_MAX, WG_DEFAULT_MTU);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -99,8 +100,11 @@ static bool parse_mtu(const char *s, unsigned *out)
             return false;
         v = v * 10 + (unsigned long)(*p - '0');
     }
-    /* 68: the IPv4 minimum (IPv6 on the interface needs 1280). */
-    if (v < 68 || v > 65535)
+    /* The engine's limits, checked here so that a wrong value is a usage
+     * error (exit 2), not a failure to create the device (exit 1): 68 is
+     * the IPv4 minimum (IPv6 on the interface needs 1280), and above
+     * WG_TUN_MTU_MAX a sealed packet no longer fits one UDP datagram. */
+    if (v < WG_TUN_MTU_MIN || v > WG_TUN_MTU_MAX)
         return false;
     *out = (unsigned)v;
     return true;
@@ -163,7 +167,8 @@ static void parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_MTU:
             if (!parse_mtu(optarg, &o->params.mtu))
-                usage_error("invalid MTU '%s' (expected 68..65535)", optarg);
+                usage_error("invalid MTU '%s' (expected %u..%u)", optarg, WG_TUN_MTU_MIN,
+                            WG_TUN_MTU_MAX);
             break;
         case OPT_VERSION:
             printf("wgvsockd %s\n"
