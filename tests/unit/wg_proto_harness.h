@@ -247,7 +247,7 @@ static struct wg_peer *h_peer(struct h_node *n, struct h_node *of)
  * B (192.0.2.2, 10.0.0.2), each the other's peer, no psk. */
 static struct h_node A, B;
 
-static int h_pair_setup(void **state)
+static inline int h_pair_setup(void **state)
 {
     (void)state;
     h_node_init(&A, "192.0.2.1", 51820, 1);
@@ -257,7 +257,7 @@ static int h_pair_setup(void **state)
     return 0;
 }
 
-static int h_pair_teardown(void **state)
+static inline int h_pair_teardown(void **state)
 {
     (void)state;
     h_node_free(&A);
