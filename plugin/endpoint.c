@@ -212,7 +212,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     struct net_config *cfg = NULL;
     struct wg_peer_config peer;
     struct wg_device_config dc;
-    struct tunnel_spec spec;
+    struct tunnel_spec spec = { 0 };
     uint8_t pub[KD_KEY_LEN];
     void *dev = NULL;
     int ret = -1;
@@ -266,6 +266,9 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     spec = (struct tunnel_spec){
         .ifname = copy.ifname,
         .transport = cfg->transport,
+        /* the network's wgvsock.stream-crc, else the plugin's default */
+        .stream_no_crc = cfg->transport != WG_TRANSPORT_UDP &&
+                         (cfg->stream_crc_set ? cfg->stream_no_crc : p->stream_no_crc),
         .mtu = cfg->mtu,
         .control_dir = p->control_dir ? p->control_dir : "",
         .config = &dc,
@@ -293,7 +296,8 @@ out:
     if (dev)
         p->tun->destroy(p->tun_ctx, dev);
     if (ret == 0)
-        pl_info("endpoint %.12s joined: %s, MTU %u", ep_id, copy.ifname, cfg->mtu);
+        pl_info("endpoint %.12s joined: %s, MTU %u%s", ep_id, copy.ifname, cfg->mtu,
+                spec.stream_no_crc ? ", stream frames without CRC" : "");
     free_net_config(cfg);
     return ret;
 }

@@ -46,11 +46,14 @@ static void usage(FILE *f)
 "  WGVSOCK_SEED_FILE       file holding the base64 seed (recommended: the seed\n"
 "                          then never appears in `docker network inspect`)\n"
 "  LOG_LEVEL               error (default), verbose, debug, silent\n"
+"  WGVSOCK_STREAM_CRC      0: stream frames without CRC (wireguard-go-vsock\n"
+"                          <= v0.2.3 hubs) for networks that do not set\n"
+"                          wgvsock.stream-crc; 1 or unset: with CRC\n"
 "\n"
 "Network options (docker network create -o KEY=VALUE): wgvsock.transport,\n"
 "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file,\n"
-"wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, wgvsock.allowed-ips;\n"
-"see docs/OPTIONS.md.\n");
+"wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, wgvsock.allowed-ips,\n"
+"wgvsock.stream-crc; see docs/OPTIONS.md.\n");
 }
 
 int main(int argc, char **argv)
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
     };
     const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE_DIR;
     const char *control_dir = WG_CONTROL_DIR, *seed_file = getenv("WGVSOCK_SEED_FILE");
+    const char *crc = getenv("WGVSOCK_STREAM_CRC");
     struct plugin plugin = { .tun = &tunnel_wgcore_ops };
     struct server *srv = NULL;
     char err[512];
@@ -92,6 +96,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "wgvsock-plugin: --socket and --state-dir must not be empty\n");
         return 2;
     }
+    /* As wgvsockd: 0 or 1, anything else is a mistake, not a guess. */
+    if (crc && *crc && strcmp(crc, "0") && strcmp(crc, "1")) {
+        fprintf(stderr, "wgvsock-plugin: WGVSOCK_STREAM_CRC must be 0 or 1, not '%s'\n", crc);
+        return 2;
+    }
+    plugin.stream_no_crc = crc && !strcmp(crc, "0");
     if (seed_file && !*seed_file)
         seed_file = NULL;
     wg_log_set_level(wg_log_level_from_env());

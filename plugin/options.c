@@ -35,7 +35,7 @@ static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
 /* The options we know: canonical name and, where the Python driver had one,
  * its name, so its users keep their `docker network create` lines. */
 enum opt_id { O_TRANSPORT, O_PEER, O_PEERKEY, O_SEED, O_SEED_FILE, O_ADDITIONAL,
-              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O__COUNT };
+              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O_STREAM_CRC, O__COUNT };
 
 static const struct {
     const char *name;
@@ -51,6 +51,7 @@ static const struct {
     /* Docker's generic MTU option, which other drivers honour too. */
     [O_MTU]         = { "wgvsock.mtu", "com.docker.network.driver.mtu" },
     [O_ALLOWED_IPS] = { "wgvsock.allowed-ips", NULL },
+    [O_STREAM_CRC]  = { "wgvsock.stream-crc", NULL },
 };
 
 static bool has_prefix(const char *s, const char *p)
@@ -375,7 +376,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
             return fail(err, "unknown option %s; known options are wgvsock.transport, "
                         "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
                         "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
-                        "wgvsock.allowed-ips (see docs/OPTIONS.md)", key);
+                        "wgvsock.allowed-ips, wgvsock.stream-crc (see docs/OPTIONS.md)", key);
     }
     for (i = 0; i < O__COUNT; i++)
         if (get_opt(generic, (enum opt_id)i, &val[i], err))
@@ -394,6 +395,20 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         cfg->transport = (enum wg_transport_kind)t;
     } else {
         cfg->transport = WG_TRANSPORT_VSOCK;
+    }
+
+    /* stream-crc: chosen explicitly, never guessed from the bytes (a CRC
+     * header parses as a valid no-CRC length followed by garbage). */
+    if (val[O_STREAM_CRC]) {
+        if (strcmp(val[O_STREAM_CRC], "true") && strcmp(val[O_STREAM_CRC], "false"))
+            return fail(err, "wgvsock.stream-crc: '%.32s' is not true or false (false: no "
+                        "CRC, for hubs running wireguard-go-vsock v0.2.3 or older)",
+                        val[O_STREAM_CRC]);
+        if (cfg->transport == WG_TRANSPORT_UDP)
+            return fail(err, "wgvsock.stream-crc: only stream transports (vsock, tcp, tcp4, "
+                        "tcp6) have frames; this network uses udp");
+        cfg->stream_crc_set = true;
+        cfg->stream_no_crc = !strcmp(val[O_STREAM_CRC], "false");
     }
 
     /* peer */

@@ -47,6 +47,11 @@ struct net_config {
     char additional_b64[NET_SEED_B64_MAX];    /* default KD_DEFAULT_ADDITIONAL_B64 */
     uint16_t keepalive;                       /* seconds, 0 = off */
     unsigned mtu;
+    /* wgvsock.stream-crc: stream framing with (default) or without the
+     * CRC-32 of wireguard-go-vsock <= v0.2.3.  Unset, the plugin's
+     * WGVSOCK_STREAM_CRC decides at each Join (struct plugin). */
+    bool stream_crc_set;
+    bool stream_no_crc;                       /* valid if stream_crc_set */
     bool allowed_ips_set;                     /* given explicitly */
     size_t n_allowed_ips;
     struct wg_allowedip allowed_ips[NET_ALLOWED_IPS_MAX];

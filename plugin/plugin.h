@@ -12,6 +12,9 @@ struct plugin {
     void *tun_ctx;
     const char *seed_file;      /* WGVSOCK_SEED_FILE, NULL if unset */
     const char *control_dir;    /* wg(8) sockets; "" = none */
+    /* WGVSOCK_STREAM_CRC=0: stream framing without CRC for networks that
+     * do not set wgvsock.stream-crc themselves. */
+    bool stream_no_crc;
 };
 
 /* Destroys every endpoint's device (shutdown); the state files stay. */

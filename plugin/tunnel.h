@@ -12,6 +12,7 @@
 struct tunnel_spec {
     const char *ifname;                     /* the TUN's host-side name */
     enum wg_transport_kind transport;
+    bool stream_no_crc;                     /* framing without CRC (<= v0.2.3 hubs) */
     unsigned mtu;
     const char *control_dir;                /* "" = no wg(8) control socket */
     const struct wg_device_config *config;  /* private key + the hub peer */

@@ -14,6 +14,7 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
     struct wg_device_params params = {
         .ifname = spec->ifname,
         .transport = spec->transport,
+        .stream_no_crc = spec->stream_no_crc,
         .control_dir = spec->control_dir,
         .mtu = spec->mtu,
     };

@@ -113,6 +113,8 @@ check "--version" bash -c "'$PLUGIN' --version | grep -q '^wgvsock-plugin [0-9]'
 check "unknown flag exits 2" test "$rc" = 2
 "$PLUGIN" extra-arg >/dev/null 2>&1; rc=$?
 check "stray argument exits 2" test "$rc" = 2
+WGVSOCK_STREAM_CRC=no "$PLUGIN" --socket "$TMP/x.sock" --state-dir "$TMP/x" >/dev/null 2>"$TMP/err"; rc=$?
+check "WGVSOCK_STREAM_CRC=no exits 2 with a message" bash -c "[ $rc = 2 ] && grep -q WGVSOCK_STREAM_CRC '$TMP/err' && [ ! -e '$TMP/x' ]"
 "$PLUGIN" --socket "$TMP/x.sock" --state-dir /proc/no/such >/dev/null 2>"$TMP/err"; rc=$?
 check "unusable state directory: exit 1 with a message" bash -c "[ $rc = 1 ] && grep -q 'state directory' '$TMP/err'"
 
@@ -333,6 +335,67 @@ else
 fi
 kill -TERM "$HUB2_PID" 2>/dev/null; wait "$HUB2_PID" 2>/dev/null
 rm -f "/var/run/wireguard/$HUB2_IF.sock"
+
+# ---- no-CRC framing (wireguard-go-vsock <= v0.2.3 hubs): explicit only ----
+# A `wgvsockd -n tcp --no-crc` hub: a network with wgvsock.stream-crc=false
+# passes traffic; the same network without it (CRC framing) passes none;
+# the plugin's WGVSOCK_STREAM_CRC=0 makes no-CRC the default for networks
+# that do not say.
+HUB3_IF=wgvpn$(printf '%x' $$)
+PORT3=$((PORT + 2))
+NET3=c$(printf '%063x' $$)
+EP5=e5$(printf '%062x' $$) IF5=wgv${EP5:0:12}
+echo "$IF5" >>"$TMP/ifnames"
+LOG_LEVEL=verbose ip netns exec "$NSH" "$HUBD" -f -n tcp --no-crc "$HUB3_IF" >"$TMP/hub3.log" 2>&1 &
+HUB3_PID=$!
+net3body() {  # extra generic options
+    printf '{"NetworkID":"%s","Options":{"com.docker.network.generic":{"wgvsock.transport":"tcp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"%s}},"IPv4Data":[{"Pool":"10.%s.79.0/24","Gateway":"10.%s.79.1/24"}],"IPv6Data":[]}' "$NET3" "$PORT3" "$HUB_PUB" "${1:-}" "$N3" "$N3"
+}
+ids3() { printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET3" "$EP5"; }
+# join3: CreateEndpoint (unless "nocreate") + Join, move into the container, address
+join3() {
+    [ "${1:-}" = nocreate ] || expect_ok "CreateEndpoint (no-CRC hub)" NetworkDriver.CreateEndpoint "$(printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"10.%s.79.2/24"}}' "$NET3" "$EP5" "$N3")"
+    expect_ok "Join (no-CRC hub)" NetworkDriver.Join "$(ids3)"
+    ip -n "$NSH" link set "$IF5" netns "$NSC" && ip -n "$NSC" address add "10.$N3.79.2/24" dev "$IF5" &&
+        ip -n "$NSC" link set "$IF5" up
+}
+ping3() { ip netns exec "$NSC" ping -c "$1" -i 0.3 -W 2 "10.$N3.79.1" >"$TMP/ping3" 2>&1; }
+if wait_for 10 test -S "/var/run/wireguard/$HUB3_IF.sock"; then
+    {
+        printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n\n' "$(cat "$TMP/hub.key")" "$PORT3"
+        "$KD" --seed-file "$TMP/seed" peers --subnet "10.$N3.79.0/24" --skip-gateway
+    } >"$TMP/hub3.conf"
+    ip netns exec "$NSH" wg setconf "$HUB3_IF" "$TMP/hub3.conf" &&
+        ip -n "$NSH" address add "10.$N3.79.1/24" dev "$HUB3_IF" && ip -n "$NSH" link set "$HUB3_IF" up
+    expect_err "stream-crc on a udp network refused" NetworkDriver.CreateNetwork "$(net3body ',"wgvsock.stream-crc":"false"' | sed 's/"wgvsock.transport":"tcp"/"wgvsock.transport":"udp"/')" "only stream transports"
+    expect_err "stream-crc=0 refused (true or false)" NetworkDriver.CreateNetwork "$(net3body ',"wgvsock.stream-crc":"0"')" "not true or false"
+    # 1. explicit stream-crc=false: traffic flows
+    expect_ok "CreateNetwork tcp, wgvsock.stream-crc=false" NetworkDriver.CreateNetwork "$(net3body ',"wgvsock.stream-crc":"false"')"
+    join3
+    if ping3 3; then ok "stream-crc=false network pings a --no-crc hub"
+    else bad "no ping with stream-crc=false against a --no-crc hub: $(tail -2 "$TMP/ping3" | tr '\n' ' ')"; tail -5 "$TMP/hub3.log"; fi
+    expect_ok "DeleteEndpoint (no-CRC)" NetworkDriver.DeleteEndpoint "$(ids3)"
+    expect_ok "DeleteNetwork (no-CRC)" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET3")"
+    # 2. the same network with CRC framing (the default): nothing gets through
+    expect_ok "CreateNetwork tcp, CRC (mismatch)" NetworkDriver.CreateNetwork "$(net3body)"
+    join3
+    if ping3 4; then bad "CRC network pinged a --no-crc hub (frames must not be guessed)"
+    else ok "CRC network against a --no-crc hub passes nothing"; fi
+    # 3. same network, plugin restarted with WGVSOCK_STREAM_CRC=0: no-CRC by default
+    kill -TERM "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
+    WGVSOCK_STREAM_CRC=0 start_plugin || { tail "$PLOG"; die "plugin did not restart with WGVSOCK_STREAM_CRC=0"; }
+    join3 nocreate
+    if ping3 3; then ok "WGVSOCK_STREAM_CRC=0: a network without stream-crc pings the --no-crc hub"
+    else bad "no ping with WGVSOCK_STREAM_CRC=0: $(tail -2 "$TMP/ping3" | tr '\n' ' ')"; fi
+    check "plugin log says the device has no CRC" grep -q "stream frames without CRC" "$PLOG"
+    expect_ok "DeleteEndpoint (no-CRC default)" NetworkDriver.DeleteEndpoint "$(ids3)"
+    check "no-CRC interface gone" bash -c "! ip -n '$NSC' link show '$IF5' 2>/dev/null"
+    expect_ok "DeleteNetwork (no-CRC default)" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NET3")"
+else
+    bad "no-CRC hub did not start: $(tail -3 "$TMP/hub3.log")"
+fi
+kill -TERM "$HUB3_PID" 2>/dev/null; wait "$HUB3_PID" 2>/dev/null
+rm -f "/var/run/wireguard/$HUB3_IF.sock"
 
 # keep-alive: several calls on one connection, as dockerd does
 n=$(curl -sv --unix-socket "$SOCK" -X POST -H 'Content-Type:' --data-binary $'{}\n' \

@@ -313,6 +313,42 @@ static void test_mtu(void **state)
     json_decref(req);
 }
 
+/* wgvsock.stream-crc: explicit true/false, stream transports only; unset
+ * leaves the choice to the plugin's WGVSOCK_STREAM_CRC at Join. */
+static void test_stream_crc(void **state)
+{
+#define TCP "wgvsock.transport=tcp", "wgvsock.peer=127.0.0.1:51820", "wgvsock.peerkey=" PEERKEY, \
+            "wgvsock.seed=" SEED
+    assert_int_equal(PARSE(TCP), 0);
+    assert_false(cfg.stream_crc_set);
+    assert_int_equal(PARSE(TCP, "wgvsock.stream-crc=false"), 0);
+    assert_true(cfg.stream_crc_set);
+    assert_true(cfg.stream_no_crc);
+    assert_int_equal(PARSE(TCP, "wgvsock.stream-crc=true"), 0);
+    assert_true(cfg.stream_crc_set);
+    assert_false(cfg.stream_no_crc);
+    assert_int_equal(PARSE("wgvsock.peer=host(2):8172", "wgvsock.peerkey=" PEERKEY,
+                           "wgvsock.seed=" SEED, "wgvsock.stream-crc=false"), 0);
+    assert_int_equal(cfg.transport, WG_TRANSPORT_VSOCK);
+    assert_true(cfg.stream_no_crc);
+    assert_int_equal(PARSE("wgvsock.transport=tcp6", "wgvsock.peer=[::1]:51820",
+                           "wgvsock.peerkey=" PEERKEY, "wgvsock.seed=" SEED,
+                           "wgvsock.stream-crc=false"), 0);
+    assert_true(cfg.stream_no_crc);
+    /* never guessed: only the two words */
+    expect_err(PARSE(TCP, "wgvsock.stream-crc=0"), "wgvsock.stream-crc: '0' is not true or false");
+    expect_err(PARSE(TCP, "wgvsock.stream-crc=no"), "not true or false");
+    expect_err(PARSE(TCP, "wgvsock.stream-crc="), "not true or false");
+    expect_err(PARSE(TCP, "wgvsock.stream-crc=auto"), "not true or false");
+    /* udp has no frames */
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.stream-crc=false"),
+               "only stream transports");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.stream-crc=true"), "this network uses udp");
+    /* a typo is still an unknown option, and the list names the new one */
+    expect_err(PARSE(TCP, "wgvsock.stream_crc=false"), "wgvsock.stream-crc");
+#undef TCP
+}
+
 static void test_allowed_ips(void **state)
 {
     assert_int_equal(PARSE(BASE, "wgvsock.seed=" SEED,
@@ -448,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_additional),
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_mtu),
+        cmocka_unit_test(test_stream_crc),
         cmocka_unit_test(test_allowed_ips),
         cmocka_unit_test(test_internal_and_ipv6),
         cmocka_unit_test(test_ipam_errors),

@@ -34,6 +34,7 @@ struct fake_dev {
     char ifname[16];
     unsigned mtu;
     enum wg_transport_kind transport;
+    bool stream_no_crc;
     char control_dir[64];
     uint8_t priv[32];
     struct wg_peer_config peer;
@@ -62,6 +63,7 @@ static int fake_create(void *ctx, const struct tunnel_spec *spec, void **dev, ch
     strcpy(d->ifname, spec->ifname);
     d->mtu = spec->mtu;
     d->transport = spec->transport;
+    d->stream_no_crc = spec->stream_no_crc;
     snprintf(d->control_dir, sizeof(d->control_dir), "%s", spec->control_dir);
     assert_true(spec->config->has_private_key);
     memcpy(d->priv, spec->config->private_key, 32);
@@ -562,6 +564,54 @@ static void test_seed_option_and_vsock(void **state)
     pl.seed_file = seedfile;
 }
 
+/* Join on a network of transport T with generic options extra; returns the
+ * stream_no_crc the device was created with, then tears everything down. */
+static bool join_no_crc(const char *transport, const char *extra, bool restart)
+{
+    bool no_crc;
+
+    expect_ok("/NetworkDriver.CreateNetwork",
+              fmt("{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.generic\":{"
+                  "\"wgvsock.transport\":\"%s\",\"wgvsock.peer\":\"127.0.0.1:51820\","
+                  "\"wgvsock.peerkey\":\"" PEERKEY "\"%s}},\"IPv4Data\":[{\"Pool\":"
+                  "\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1/24\"}]}", NET, transport, extra));
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""));
+    if (restart) {
+        /* the option comes back from the state directory, not from Docker */
+        bool keep = pl.stream_no_crc;
+        plugin_down();
+        plugin_up();
+        pl.stream_no_crc = keep;
+    }
+    fake.creates = 0;
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP));
+    assert_int_equal(fake.creates, 1);
+    no_crc = fake.last.stream_no_crc;
+    expect_ok("/NetworkDriver.DeleteEndpoint", ids(NET, EP));
+    expect_ok("/NetworkDriver.DeleteNetwork", fmt("{\"NetworkID\":\"%s\"}", NET));
+    return no_crc;
+}
+
+/* wgvsock.stream-crc reaches the device; unset, the plugin's
+ * WGVSOCK_STREAM_CRC default decides; udp never gets no-CRC. */
+static void test_stream_crc_join(void **state)
+{
+    pl.stream_no_crc = false;
+    assert_true(join_no_crc("tcp", ",\"wgvsock.stream-crc\":\"false\"", false));
+    assert_false(join_no_crc("tcp", "", false));
+    assert_false(join_no_crc("tcp", ",\"wgvsock.stream-crc\":\"true\"", false));
+    assert_true(join_no_crc("tcp", ",\"wgvsock.stream-crc\":\"false\"", true));
+    pl.stream_no_crc = true;            /* WGVSOCK_STREAM_CRC=0 */
+    assert_true(join_no_crc("tcp", "", false));
+    assert_true(join_no_crc("tcp4", "", true));
+    assert_false(join_no_crc("tcp", ",\"wgvsock.stream-crc\":\"true\"", false));
+    assert_false(join_no_crc("udp", "", false));
+    expect_err("/NetworkDriver.CreateNetwork",
+               create_net_body(NET, ",\"wgvsock.stream-crc\":\"false\"", false, false),
+               "only stream transports");
+    pl.stream_no_crc = false;
+}
+
 static void test_tunnel_failure(void **state)
 {
     expect_ok("/NetworkDriver.CreateNetwork", create_net_body(NET, NULL, false, false));
@@ -811,6 +861,7 @@ int main(void)
         T(test_internal_no_gateway),
         T(test_ipv6_gateway_and_options),
         T(test_seed_option_and_vsock),
+        T(test_stream_crc_join),
         T(test_tunnel_failure),
         T(test_seed_file_vanishes),
         T(test_restart),
