@@ -187,6 +187,15 @@ check "bad WGVSOCK_STREAM_CRC" bad_crc_env
 check "no interface created by bad args" link_absent "$IF"
 check "--version" bash -c '"$1" --version | grep -q "^wgvsockd [0-9]"' _ "$WGVSOCKD"
 check "--help" bash -c '"$1" --help | grep -q -- "--network"' _ "$WGVSOCKD"
+# every flag and environment variable wgvsockd or its engine reads
+"$WGVSOCKD" --help >"$TMP/help" 2>&1
+missing=
+for w in --foreground --network --no-crc --mtu 68..65472 --version LOG_LEVEL '(or info)' \
+         WGVSOCK_NETWORK WGVSOCK_STREAM_CRC WG_PROCESS_FOREGROUND WGVSOCK_WORKERS WGVSOCK_AEAD \
+         WGVSOCK_TUN_OFFLOAD 'Exit status'; do
+    grep -qF -- "$w" "$TMP/help" || missing="$missing '$w'"
+done
+check "--help names every flag and variable${missing:+ (missing:$missing)}" test -z "$missing"
 
 # ---------------------------------------------------------------- start
 log "background start: parent exits 0 once interface and socket exist"

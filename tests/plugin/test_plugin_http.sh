@@ -108,6 +108,21 @@ start_plugin() {
 
 # ---- the command line ----
 check "--help exits 0 and names every flag" bash -c "'$PLUGIN' --help | grep -q -- --socket && '$PLUGIN' --help | grep -q -- --state-dir && '$PLUGIN' --help | grep -q WGVSOCK_SEED_FILE"
+# every flag, environment variable, network option (with its default and
+# alias) and exit status the plugin knows (docs/OPTIONS.md has the same)
+"$PLUGIN" --help >"$TMP/help" 2>&1
+missing=
+for w in --socket --state-dir --control-dir --seed-file --version \
+         WGVSOCK_SEED_FILE LOG_LEVEL '(or info)' WGVSOCK_STREAM_CRC WGVSOCK_WORKERS WGVSOCK_AEAD \
+         WGVSOCK_TUN_OFFLOAD wgvsock.transport wgvsock.peer wgvsock.peerkey wgvsock.seed \
+         wgvsock.seed-file wgvsock.additional wgvsock.keepalive wgvsock.mtu wgvsock.allowed-ips \
+         wgvsock.stream-crc io.bestov.wg.peer io.bestov.wg.peerkey io.bestov.wg.seed \
+         io.bestov.wg.additional com.docker.network.driver.mtu '[vsock]' '[25]' '[1420]' \
+         '576..65472' '[YmVzdG92Lmlv]' '[0.0.0.0/0,::/0' 'Exit status' '1 if it cannot start' \
+         '2 for bad arguments' 'restart drops'; do
+    grep -qF -- "$w" "$TMP/help" || missing="$missing '$w'"
+done
+check "--help names every flag, variable, option, default, alias, exit status${missing:+ (missing:$missing)}" test -z "$missing"
 check "--version" bash -c "'$PLUGIN' --version | grep -q '^wgvsock-plugin [0-9]'"
 "$PLUGIN" --no-such-flag >/dev/null 2>&1; rc=$?
 check "unknown flag exits 2" test "$rc" = 2

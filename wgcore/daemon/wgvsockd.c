@@ -30,6 +30,7 @@
 
 #include "wgcore/wgcore.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MIN/MAX: what the engine accepts */
+#include "wgcore/workers.h"      /* WG_WORKERS_MAX, for --help */
 
 #ifndef WGVSOCK_VERSION
 #define WGVSOCK_VERSION "0.1.0"
@@ -57,11 +58,20 @@ static void usage(FILE *f)
         "      --version        print the version and exit\n"
         "  -h, --help           print this help and exit\n"
         "\n"
-        "Environment: LOG_LEVEL=debug|verbose|error|silent (default error);\n"
-        "WGVSOCK_NETWORK=NET sets the network when -n is not given.\n"
+        "Environment:\n"
+        "  LOG_LEVEL=LEVEL        debug, verbose (or info), error (default) or silent\n"
+        "  WGVSOCK_NETWORK=NET    the network when -n is not given (for wg-quick)\n"
+        "  WGVSOCK_STREAM_CRC=0|1 0 is --no-crc; 1 or unset: CRC (other values exit 2)\n"
+        "  WG_PROCESS_FOREGROUND=1  same as -f\n"
+        "  WGVSOCK_WORKERS=N      crypto worker threads (default: online CPUs, at most\n"
+        "                         %u; none on one CPU; 0: encrypt on the device's threads)\n"
+        "  WGVSOCK_AEAD=openssl|sodium  data-path ChaCha20-Poly1305 (default openssl)\n"
+        "  WGVSOCK_TUN_OFFLOAD=0  plain TUN without offloads (default: TSO/checksum\n"
+        "                         offloads on)\n"
+        "\n"
         "Exit status: 0 after SIGTERM/SIGINT, removal of the control socket or of the\n"
         "interface; 1 if the interface cannot be created; 2 for bad arguments.\n",
-        prog, prog, WG_TUN_MTU_MIN, WG_TUN_MTU_MAX, WG_DEFAULT_MTU);
+        prog, prog, WG_TUN_MTU_MIN, WG_TUN_MTU_MAX, WG_DEFAULT_MTU, WG_WORKERS_MAX);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
