@@ -33,6 +33,7 @@ include tests/module.mk
 -include bench/module.mk
 -include tests/fuzz/module.mk
 -include tests/vm/module.mk
+-include tests/proto/module.mk
 -include plugin/managed.mk
 
 bins: $(BINS) $(TEST_BINS)

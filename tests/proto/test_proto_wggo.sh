@@ -23,15 +23,9 @@ trap cleanup EXIT
 fails=0
 flunk() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# Build the helper against the library objects of this build tree.
-objs=""
-for f in hash noise cookie keypair peer timers proto allowedips replay ratelimiter aead endpoint log; do
-    o=$B/obj/wgcore/$f.o
-    [ -f "$o" ] || make -s -C "$ROOT" BUILD="$B" "$o" >/dev/null || { echo "FAIL: build $o"; exit 1; }
-    objs="$objs $o"
-done
-cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT" -O1 -o "$T/wggo_peer" "$ROOT/tests/proto/wggo_peer.c" $objs \
-    $(pkg-config --libs libsodium libb2 libcrypto) -pthread || { echo "FAIL: build wggo_peer"; exit 1; }
+# The helper is built by tests/proto/module.mk with this tree's flags.
+PEER=$B/tests/proto/wggo_peer
+[ -x "$PEER" ] || make -s -C "$ROOT" BUILD="$B" "$PEER" >/dev/null || { echo "FAIL: build wggo_peer"; exit 1; }
 
 ip netns add "$NSA" && ip netns add "$NSB" || exit 1
 ip link add "va$$" netns "$NSA" type veth peer name "vb$$" netns "$NSB"
@@ -51,7 +45,7 @@ ip -n "$NSA" addr add 10.9.0.1/24 dev "$IF"; ip -n "$NSA" link set "$IF" up
 
 # $1 name, $2 mode, $3 seconds, [$4 psk]: our side in the background
 ours_start() {
-    ip netns exec "$NSB" "$T/wggo_peer" "$K2" "$P1" 192.168.77.1 51820 192.168.77.2 40000 \
+    ip netns exec "$NSB" "$PEER" "$K2" "$P1" 192.168.77.1 51820 192.168.77.2 40000 \
         "$2" "$3" ${4:+"$4"} > "$T/$1.out" 2> "$T/$1.log" &
     OURPID=$!
     sleep 0.3     # bound before wireguard-go sends anything
