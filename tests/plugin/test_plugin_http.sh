@@ -123,6 +123,17 @@ for w in --socket --state-dir --control-dir --seed-file --version \
     grep -qF -- "$w" "$TMP/help" || missing="$missing '$w'"
 done
 check "--help names every flag, variable, option, default, alias, exit status${missing:+ (missing:$missing)}" test -z "$missing"
+# the managed plugin's LOG_LEVEL (config.json) offers only levels the engine
+# knows (wgcore/log.c: debug, verbose = info, error, silent) and names them all
+check "config.json LOG_LEVEL: only real levels, all of them" python3 - "$ROOT/config.json" <<'PY'
+import json, re, sys
+env = {e["name"]: e for e in json.load(open(sys.argv[1]))["env"]}
+ll = env["LOG_LEVEL"]
+known = {"debug", "verbose", "info", "error", "silent"}
+words = set(re.findall(r"[a-z]+", ll["description"].lower()))
+bad = words & {"warn", "warning", "trace", "fatal", "notice", "critical"}
+sys.exit(1 if bad or not {"debug", "verbose", "error", "silent"} <= words or ll["value"] not in known else 0)
+PY
 check "--version" bash -c "'$PLUGIN' --version | grep -q '^wgvsock-plugin [0-9]'"
 "$PLUGIN" --no-such-flag >/dev/null 2>&1; rc=$?
 check "unknown flag exits 2" test "$rc" = 2
