@@ -8,7 +8,9 @@
 #
 # rootfs/ holds the binary, exactly the shared libraries ldd lists for it (and
 # the dynamic loader), and the directories config.json mounts onto; nothing
-# else.  It is checked by running the binary chrooted into rootfs/.
+# else.  It is checked by running the binary chrooted into rootfs/, with a
+# private /proc mounted there (sanitizer builds read their options and
+# threads from /proc; the mount goes away with the mount namespace).
 # DOCKER can point the CLI at another daemon: make plugin DOCKER="docker -H unix:///x.sock"
 
 PLUGIN_NAME ?= wgvsock
@@ -30,7 +32,7 @@ plugin-dir: $(BUILD)/bin/wgvsock-plugin config.json plugin/managed.mk
 	for l in $$libs; do mkdir -p $$r$$(dirname $$l); cp -L $$l $$r$$l; done; \
 	cp config.json $(PLUGIN_DIR)/config.json; \
 	if [ "$$(id -u)" = 0 ]; then \
-	    chroot $$r /usr/bin/wgvsock-plugin --version >/dev/null || \
+	    unshare --mount --propagation private sh -c 'mount -t proc proc "$$0/proc" && chroot "$$0" /usr/bin/wgvsock-plugin --version' $$r >/dev/null || \
 	        { echo "plugin: the binary does not run inside rootfs/" >&2; exit 1; }; \
 	fi; \
 	echo "plugin: $(PLUGIN_DIR): wgvsock-plugin + $$(echo $$libs | wc -w) libraries, $$(du -sh $$r | cut -f1)"
