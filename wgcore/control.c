@@ -117,7 +117,7 @@ static size_t complete_request(struct client *cl)
 
 static void client_answer(struct client *cl, char *answer)
 {
-    static char enomem[] = "errno=12\n\n";
+    static char enomem[] = "errno=-12\n\n";
 
     /* Out of memory: still answer, from static storage. */
     cl->out_static = !answer;

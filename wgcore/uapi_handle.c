@@ -13,14 +13,17 @@
 
 #include "wgcore/uapi.h"
 
-#define ERRNO_MAX sizeof("errno=4294967295\n\n")
+#define ERRNO_MAX sizeof("errno=-2147483648\n\n")
 
+/* Errors travel negated ("errno=-22"), as wireguard-go sends them: wg(8)
+ * passes the number on as its own return value and prints strerror(-N), so
+ * a positive number would read "Unknown error -22". */
 static char *answer_errno(int err)
 {
     char *s = malloc(ERRNO_MAX);
 
     if (s)
-        snprintf(s, ERRNO_MAX, "errno=%d\n\n", err < 0 ? -err : err);
+        snprintf(s, ERRNO_MAX, "errno=%d\n\n", err > 0 ? -err : err);
     return s;
 }
 

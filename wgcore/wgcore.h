@@ -94,7 +94,7 @@ struct wg_device_config {
 };
 
 /* Applies a configuration.  0, or a positive errno value (the number the
- * control socket reports as errno=N), e.g. EADDRINUSE for a busy port.
+ * control socket reports, negated, as errno=-N), e.g. EADDRINUSE for a busy port.
  * Validation that can fail happens before anything changes.  On a vsock
  * device an AF_INET endpoint is read as a CID ("0.0.0.2" = host(2)); an
  * AF_VSOCK endpoint on an IP device is EINVAL. */

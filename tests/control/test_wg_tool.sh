@@ -250,7 +250,7 @@ check "peer gone" test "$(wg show "$IF" peers | wc -l)" = 0
 # The vsock forms on the socket: a name is an AF_VSOCK endpoint, wrong on a UDP
 # device (EINVAL); the dotted form is a plain IPv4 endpoint there.
 ans=$(uapi "$IF" "set=1\npublic_key=$(base64 -d <"$TMP/peer1" | od -An -tx1 -v | tr -d ' \n')\nendpoint=host(2):8172\n\n")
-check "vsock name on a UDP device: errno=22" test "$ans" = "errno=22"
+check "vsock name on a UDP device: errno=-22" test "$ans" = "errno=-22"
 ans=$(uapi "$IF" "set=1\npublic_key=$(base64 -d <"$TMP/peer1" | od -An -tx1 -v | tr -d ' \n')\nendpoint=0.0.0.2:8172\n\n")
 check "dotted CID is an IPv4 endpoint on UDP: errno=0" test "$ans" = "errno=0"
 check "... shown dotted" bash -c 'wg show "$1" endpoints | grep -q "0.0.0.2:8172"' _ "$IF"
@@ -299,14 +299,14 @@ wg showconf "$IF" >"$TMP/show3.conf"
 check "... round trip" same_conf "$TMP/big1.conf" "$TMP/show3.conf"
 
 # ---------------------------------------------------------------- malformed
-log "malformed requests: errno=N, nothing changes"
+log "malformed requests: errno=-N, nothing changes"
 wg showconf "$IF" >"$TMP/before.conf"
 PK1=$(base64 -d <<<"$(sed -n 's/^PublicKey = //p' "$TMP/big1.conf" | head -1)" | od -An -tx1 -v | tr -d ' \n')
 NEWPRIV=$(wg genkey | base64 -d | od -An -tx1 -v | tr -d ' \n')
 malformed() {   # EXPECTED_ERRNO REQUEST
     local ans
     ans=$(uapi "$IF" "$2")
-    [ "$ans" = "errno=$1" ] && return 0
+    [ "$ans" = "errno=-$1" ] && return 0
     echo "  request $(printf %q "$2" | head -c 200): answer $(printf %q "$ans" | head -c 200)"
     return 1
 }

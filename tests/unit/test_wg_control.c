@@ -206,10 +206,10 @@ static void test_get_set(void **state)
     assert_true(strlen(a) > 9 && !strcmp(a + strlen(a) - 9, "errno=0\n\n"));
     free(a);
     a = req_str("set=1\nbogus=1\n\n");
-    assert_string_equal(a, "errno=71\n\n");
+    assert_string_equal(a, "errno=-71\n\n");
     free(a);
     a = req_str("nonsense\n\n");
-    assert_string_equal(a, "errno=22\n\n");
+    assert_string_equal(a, "errno=-22\n\n");
     free(a);
 }
 
@@ -338,7 +338,7 @@ static void test_bad_clients(void **state)
     shutdown(fd, SHUT_WR);
     a = read_answers(fd, 1, NULL);
     close(fd);
-    assert_string_equal(a, "errno=22\n\n");
+    assert_string_equal(a, "errno=-22\n\n");
     free(a);
     for (int i = 0; i < 10; i++)
         close(idle[i]);
