@@ -18,6 +18,9 @@
       unauthenticated packet must never be answered; cookie replies only
       answer a valid mac1 under load, and nothing here is sent under load
       with a valid mac1).  Exit 0 if nothing came back, 1 otherwise.
+  badpkt.py flood SRC HOST PORT SECONDS RATE READYFILE
+      Handshake initiations with a bad mac1 at RATE per second from address
+      SRC: load that puts a device into its under-load (cookie) mode.
 """
 import os
 import random
@@ -162,7 +165,33 @@ def send(captured, host4, host6, port):
     return 1 if replies else 0
 
 
+def flood(src, host, port, seconds, rate, ready):
+    """Random 148-byte type-1 datagrams (bad mac1) from SRC at RATE/s for
+    SECONDS; creates the file READY once 300 have gone out."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    dst, rate = (host, int(port)), float(rate)
+    start = time.time()
+    n = 0
+    while time.time() < start + float(seconds):
+        try:
+            s.sendto(b"\x01\0\0\0" + os.urandom(144), dst)
+        except OSError:
+            pass
+        n += 1
+        if n == 300:
+            open(ready, "w").close()
+        ahead = n / rate - (time.time() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+    print("flood: %d initiations with bad mac1 in %.1f s" % (n, time.time() - start))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "flood" and len(sys.argv) == 8:
+        flood(*sys.argv[2:])
+        sys.exit(0)
     if len(sys.argv) >= 2 and sys.argv[1] == "capture" and len(sys.argv) == 6:
         capture(*sys.argv[2:])
         sys.exit(0)
