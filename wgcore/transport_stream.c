@@ -114,6 +114,7 @@ struct stream_transport {
     uint16_t port;
     uint32_t fwmark;
     unsigned n_conns;
+    /* n_timed, sweep: written under lock, read without it (see timed_add) */
     unsigned n_timed;       /* connections with a deadline (DIALING/BACKOFF) */
     bool sweep;             /* a sender marked a connection broken */
     struct conn *buckets[STREAM_HASH_BUCKETS];
@@ -314,18 +315,24 @@ static struct conn *conn_new(struct stream_transport *t, const struct wg_endpoin
     return c;
 }
 
+/* n_timed and sweep change only under t->lock (or single-threaded at
+ * destroy), but the epoll thread peeks at them without it to decide whether
+ * to sweep: writers store atomically so that peek is not a data race.  A
+ * relaxed load + store, not a locked add: the lock already serialises the
+ * writers. */
+static void timed_add(struct stream_transport *t, int d)
+{
+    __atomic_store_n(&t->n_timed, t->n_timed + (unsigned)d, __ATOMIC_RELAXED);
+}
+
 static void set_state(struct stream_transport *t, struct conn *c, enum conn_state s)
 {
     bool timed_before = c->state != CONN_UP && !c->dead;
     bool timed_after = s != CONN_UP;
 
     c->state = s;
-    if (timed_before != timed_after) {
-        if (timed_after)
-            t->n_timed++;
-        else
-            t->n_timed--;
-    }
+    if (timed_before != timed_after)
+        timed_add(t, timed_after ? 1 : -1);
 }
 
 static void close_fd(struct stream_transport *t, struct conn *c)
@@ -346,7 +353,7 @@ static void conn_kill(struct stream_transport *t, struct conn *c)
         return;
     close_fd(t, c);
     if (c->state != CONN_UP)
-        t->n_timed--;
+        timed_add(t, -1);
     conn_unhash(t, c);
     t->n_conns--;
     c->dead = true;
@@ -450,7 +457,7 @@ static void conn_flush(struct stream_transport *t, struct conn *c)
         }
         /* Leave closing to the epoll thread, which may be reading it. */
         c->error = true;
-        t->sweep = true;
+        __atomic_store_n(&t->sweep, true, __ATOMIC_RELAXED);
         wake(t);
         return;
     }
@@ -698,7 +705,7 @@ static int run_timers(struct stream_transport *t)
     uint64_t now = now_ms(), next = UINT64_MAX;
 
     pthread_mutex_lock(&t->lock);
-    t->sweep = false;
+    __atomic_store_n(&t->sweep, false, __ATOMIC_RELAXED);
     for (unsigned b = 0; b < STREAM_HASH_BUCKETS; b++) {
         struct conn *c = t->buckets[b], *nx;
 
