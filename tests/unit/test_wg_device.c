@@ -581,7 +581,7 @@ static void test_convert_endpoint(void **state)
 
 struct waiter {
     struct wg_device *dev;
-    const char *reason;
+    const char *reason;     /* atomic: the test peeks before the join */
     pthread_t thread;
 };
 
@@ -589,8 +589,13 @@ static void *wait_main(void *arg)
 {
     struct waiter *w = arg;
 
-    w->reason = wg_device_wait(w->dev);
+    __atomic_store_n(&w->reason, wg_device_wait(w->dev), __ATOMIC_RELEASE);
     return NULL;
+}
+
+static const char *waiter_reason(struct waiter *w)
+{
+    return __atomic_load_n(&w->reason, __ATOMIC_ACQUIRE);
 }
 
 static const char *join_within(struct waiter *w, int seconds)
@@ -601,7 +606,7 @@ static const char *join_within(struct waiter *w, int seconds)
     ts.tv_sec += seconds;
     if (pthread_timedjoin_np(w->thread, NULL, &ts))
         return NULL;
-    return w->reason;
+    return waiter_reason(w);
 }
 
 /* The plugin's case: the TUN moves into a container's namespace (and gets
@@ -632,7 +637,7 @@ static void test_moved_netns(void **state)
     /* Deleted there: wg_device_wait returns. */
     assert_int_equal(pthread_create(&w.thread, NULL, wait_main, &w), 0);
     usleep(100000);
-    assert_null(w.reason);
+    assert_null(waiter_reason(&w));
     assert_int_equal(nsh_sh("ip -n %s link del %s", ns_c, moved), 0);
     assert_non_null(join_within(&w, 5));
     assert_string_equal(w.reason, "interface deleted");
