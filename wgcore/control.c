@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,6 +38,7 @@
 #include <sodium.h>
 
 #include "wgcore/control.h"
+#include "wgcore/thread.h"
 #include "wgcore/uapi.h"
 
 #define MAX_CLIENTS 64
@@ -246,6 +246,7 @@ static void *control_thread(void *arg)
     struct pollfd pfd[3 + MAX_CLIENTS];
     bool accept_paused = false;
 
+    pthread_setname_np(pthread_self(), "wg-ctl");
     for (;;) {
         unsigned n = 0, base;
         int timeout = c->gone_reported ? -1 : STAT_INTERVAL_MS;
@@ -419,7 +420,6 @@ int wg_control_open(struct wg_device *dev, const char *dir, const char *ifname,
 {
     struct wg_control *c;
     struct stat st;
-    sigset_t all, old;
     int err, n;
 
     if (!dev || !dir || !ifname || !out || !*ifname || strchr(ifname, '/') ||
@@ -455,11 +455,7 @@ int wg_control_open(struct wg_device *dev, const char *dir, const char *ifname,
     }
     c->inotify_fd = watch_file(c->path);
 
-    /* Signals are for the application's threads, never this one. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = -pthread_create(&c->thread, NULL, control_thread, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    err = wg_thread_start(&c->thread, control_thread, c);
     if (err)
         goto fail_unlink;
     *out = c;

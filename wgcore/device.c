@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "wgcore/device_internal.h"
 #include "wgcore/pktpool.h"
 #include "wgcore/proto.h"
+#include "wgcore/thread.h"
 #include "wgcore/transport.h"
 #include "wgcore/tun.h"
 #include "wgcore/workers.h"
@@ -296,19 +296,6 @@ static void dev_control_gone(void *ctx)
 
 /* ---- lifecycle ---- */
 
-/* Device threads never take process signals: the daemon/plugin decides. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    int err;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return -err;
-}
-
 int wg_device_create(const struct wg_device_params *params, struct wg_device **out)
 {
     struct wg_device *dev;
@@ -382,7 +369,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
         err = -errno;
         goto fail;
     }
-    if ((err = start_thread(&dev->tx_thread, tx_main, dev)))
+    if ((err = wg_thread_start(&dev->tx_thread, tx_main, dev)))
         goto fail;
     dev->tx_started = true;
 

@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 
 #include "wgcore/stream_frame.h"
+#include "wgcore/thread.h"
 #include "wgcore/transport_ops.h"
 
 #define STREAM_SENDBUF (256u << 10)         /* bounded per-connection send queue */
@@ -739,6 +740,7 @@ static void *stream_thread(void *arg)
     struct epoll_event evs[64];
     int timeout = -1;
 
+    pthread_setname_np(pthread_self(), "wg-stream");
     while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
         int n = epoll_wait(t->epfd, evs, 64, timeout);
 
@@ -990,7 +992,7 @@ int wg_transport_stream_create(const struct wg_transport_params *p, struct wg_tr
     err = epoll_set(t, EPOLL_CTL_ADD, t->evfd, EPOLLIN, &t->evfd);
     if (err)
         goto fail;
-    err = -pthread_create(&t->thread, NULL, stream_thread, t);
+    err = wg_thread_start(&t->thread, stream_thread, t);
     if (err)
         goto fail;
     *out = &t->base;

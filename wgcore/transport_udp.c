@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "wgcore/thread.h"
 #include "wgcore/transport_ops.h"
 
 #define UDP_BUF_SIZE 65536u
@@ -113,6 +114,7 @@ static void *udp_rx_thread(void *arg)
     struct udp_sock *s = arg;
     struct wg_transport *base = &s->t->base;
 
+    pthread_setname_np(pthread_self(), "wg-udp-rx");
     for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
         s->iov[i].iov_base = s->bufs + (size_t)i * UDP_BUF_SIZE;
         s->iov[i].iov_len = UDP_BUF_SIZE;
@@ -193,10 +195,10 @@ static struct udp_sock *sock_new(struct udp_transport *t, int fd, int family)
 
 static int sock_start(struct udp_sock *s)
 {
-    int err = pthread_create(&s->thread, NULL, udp_rx_thread, s);
+    int err = wg_thread_start(&s->thread, udp_rx_thread, s);
 
     if (err)
-        return -err;
+        return err;
     s->thread_started = true;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include "wgcore/thread.h"
 #include "wgcore/workers.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -122,10 +123,10 @@ int wg_workers_create(unsigned n, struct wg_workers **out)
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     for (w->n = 0; w->n < n; w->n++) {
-        err = pthread_create(&w->threads[w->n], NULL, worker_main, w);
+        err = wg_thread_start(&w->threads[w->n], worker_main, w);
         if (err) {
             wg_workers_destroy(w);
-            return -err;
+            return err;
         }
     }
     *out = w;

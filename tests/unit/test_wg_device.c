@@ -5,12 +5,15 @@
  * (EADDRINUSE, nothing changed), endpoint family checks, the TUN moved into
  * a third namespace still passing traffic, deletion of the interface there
  * waking wg_device_wait, destroy removing the interface, and the control
- * socket's removal waking wg_device_wait.  Needs root and /dev/net/tun. */
+ * socket's removal waking wg_device_wait, and every engine thread named
+ * and blocking every signal.  Needs root and /dev/net/tun. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
+#include <dirent.h>
 #include <poll.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -21,6 +24,7 @@
 #include "netns_helpers.h"
 #include "wgcore/device_internal.h"
 #include "wgcore/wgcore.h"
+#include "wgcore/workers.h"
 
 static char ns_a[64], ns_b[64], ns_c[64];
 static char if_a[IFNAMSIZ], if_b[IFNAMSIZ];
@@ -579,6 +583,128 @@ static void test_convert_endpoint(void **state)
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), EINVAL);
 }
 
+/* ---- engine threads: named, every signal blocked ---- */
+
+/* "SigBlk:\t<hex>" of one thread of this process, into out[32]. */
+static void thread_sigblk(const char *tid, char out[32])
+{
+    char path[64], line[128];
+    FILE *f;
+
+    out[0] = 0;
+    snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+    f = fopen(path, "r");
+    if (!f)
+        return;         /* the thread just ended */
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "SigBlk: %31s", out) == 1)
+            break;
+    fclose(f);
+}
+
+struct thread_census {
+    unsigned tx, crypt, udp_rx, stream, ctl;
+    unsigned other_wg;          /* wg-* with a name we don't know */
+    unsigned unblocked;         /* wg-* whose mask is not "everything" */
+};
+
+static void thread_census(const char *all_blocked, struct thread_census *c, bool report)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+
+    memset(c, 0, sizeof(*c));
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char path[300], comm[32] = "", blk[32];
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof(comm), f))
+            comm[0] = 0;
+        fclose(f);
+        comm[strcspn(comm, "\n")] = 0;
+        if (strncmp(comm, "wg-", 3))
+            continue;
+        if (!strcmp(comm, "wg-tx"))
+            c->tx++;
+        else if (!strcmp(comm, "wg-crypt"))
+            c->crypt++;
+        else if (!strcmp(comm, "wg-udp-rx"))
+            c->udp_rx++;
+        else if (!strcmp(comm, "wg-stream"))
+            c->stream++;
+        else if (!strcmp(comm, "wg-ctl"))
+            c->ctl++;
+        else
+            c->other_wg++;
+        thread_sigblk(e->d_name, blk);
+        if (blk[0] && strcmp(blk, all_blocked)) {
+            if (report)
+                    fprintf(stderr, "thread %s (%s): SigBlk %s, want %s\n", e->d_name, comm,
+                        blk, all_blocked);
+            c->unblocked++;
+        }
+    }
+    closedir(d);
+}
+
+/* The engine is a library: its threads must not take the application's
+ * signals whatever mask the creating thread has.  This thread (which made
+ * every device here) blocks nothing, so inheriting would show. */
+static void test_threads_named_no_signals(void **state)
+{
+    char dir[] = "/tmp/wgvsock-devtest-XXXXXX", name[IFNAMSIZ];
+    char all_blocked[32], mine[32], tid[16];
+    sigset_t all, old;
+    struct thread_census c;
+    struct wg_workers *w = wg_workers_get();
+    unsigned n_crypt = w ? wg_workers_count(w) : 0;
+    struct wg_device *d;
+
+    wg_workers_put(w);
+    /* What "everything blocked" reads as here (the kernel and libc keep a
+     * few signals unblockable), and that this thread is not like that. */
+    snprintf(tid, sizeof(tid), "%d", (int)gettid());
+    thread_sigblk(tid, mine);
+    sigfillset(&all);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &all, &old), 0);
+    thread_sigblk(tid, all_blocked);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    assert_true(all_blocked[0] && mine[0]);
+    assert_string_not_equal(mine, all_blocked);
+
+    /* dev_a/dev_b: UDP, bound; d: TCP stream transport, control socket. */
+    assert_non_null(mkdtemp(dir));
+    snprintf(name, sizeof(name), "wdn%d", (int)getpid() % 100000);
+    d = create_kind(ns_c, name, 0, dir, WG_TRANSPORT_TCP);
+    /* Threads name themselves as they start: give them a moment. */
+    for (int i = 0; i < 200; i++) {
+        thread_census(all_blocked, &c, false);
+        if (c.tx >= 3 && c.udp_rx >= 2 && c.stream >= 1 && c.ctl >= 1 && c.crypt >= n_crypt)
+            break;
+        usleep(10000);
+    }
+    thread_census(all_blocked, &c, true);
+    assert_true(c.tx >= 3);
+    assert_true(c.udp_rx >= 2);
+    assert_true(c.stream >= 1);
+    assert_true(c.ctl >= 1);
+    assert_int_equal(c.crypt, n_crypt);
+    assert_int_equal(c.other_wg, 0);
+    assert_int_equal(c.unblocked, 0);
+    /* and the creator's own mask is as it was */
+    thread_sigblk(tid, all_blocked);
+    assert_string_equal(all_blocked, mine);
+    wg_device_destroy(d);
+    rmdir(dir);
+}
+
 struct waiter {
     struct wg_device *dev;
     const char *reason;     /* atomic: the test peeks before the join */
@@ -765,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_device_up),
         cmocka_unit_test(test_traffic),
         cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_threads_named_no_signals),
         cmocka_unit_test(test_tcp_bulk),
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_apply_errors),
