@@ -50,7 +50,7 @@ struct udp_transport {
     struct udp_sock *s4, *s6;
     uint16_t port;
     uint32_t fwmark;
-    bool bound;
+    bool bound;                     /* under bind_lock; udp_send peeks (atomic) */
 };
 
 static void set_bufs(int fd)
@@ -267,7 +267,8 @@ static int udp_bind_locked(struct udp_transport *t, uint16_t port, uint32_t fwma
     t->s4 = n4, t->s6 = n6;
     __atomic_store_n(&t->port, bound, __ATOMIC_RELAXED);
     t->fwmark = fwmark;
-    t->bound = true;
+    /* udp_send peeks at bound without bind_lock: store it atomically. */
+    __atomic_store_n(&t->bound, true, __ATOMIC_RELEASE);
     pthread_rwlock_unlock(&t->lock);
     /* Outside the write lock: an old receive thread may be inside the rx
      * callback, sending replies (read lock) before it sees the shutdown. */

@@ -1,6 +1,7 @@
 /* test_wg_udp.c - the UDP transport on loopback: dual-stack bind on one
  * port, batches both ways over IPv4 and IPv6, source endpoints, re-bind
- * (new port works, a busy port fails and leaves the old one working). */
+ * (new port works, a busy port fails and leaves the old one working), and
+ * sends racing re-binds (for ThreadSanitizer: the lazy-bind check). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -213,6 +214,52 @@ static void test_send_unbound(void **state)
     wg_transport_destroy(b);
 }
 
+struct sender {
+    struct wg_transport *t;
+    struct wg_endpoint to;
+    bool stop;              /* atomic */
+    unsigned sent;          /* read after the join */
+};
+
+static void *sender_main(void *arg)
+{
+    struct sender *s = arg;
+    uint8_t data[8] = { 0 };
+    struct wg_msg m = { .ep = s->to, .data = data, .len = sizeof(data) };
+
+    while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+        s->sent += wg_transport_send(s->t, &m, 1);
+    return NULL;
+}
+
+/* wg_transport_send checks "bound yet?" without a lock (the first send binds
+ * lazily) while wg_transport_bind, on another thread (wg(8) setting the
+ * listen port), swaps the sockets: every packet either goes out or is
+ * counted as not sent, and under ThreadSanitizer no access is a race. */
+static void test_send_while_rebinding(void **state)
+{
+    struct sink sb;
+    struct wg_transport *b = mk(&sb);
+    struct sink sa;
+    struct sender snd = { .t = mk(&sa) };
+    pthread_t th;
+
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    ep_of(&snd.to, "127.0.0.1", wg_transport_port(b));
+    assert_int_equal(pthread_create(&th, NULL, sender_main, &snd), 0);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(wg_transport_bind(snd.t, 0, 0), 0);
+        assert_int_not_equal(wg_transport_port(snd.t), 0);
+        usleep(1000);
+    }
+    __atomic_store_n(&snd.stop, true, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(snd.sent > 0);
+    assert_true(wait_count(&sb, 1));
+    wg_transport_destroy(snd.t);
+    wg_transport_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_v4_v6_batches),
         cmocka_unit_test(test_rebind),
         cmocka_unit_test(test_send_unbound),
+        cmocka_unit_test(test_send_while_rebinding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
