@@ -21,7 +21,7 @@
 #include "wgcore/aead.h"
 
 /* Default backend when WGVSOCK_AEAD is unset: the faster one as measured
- * by bench-aead on our CI machine (docs/BENCHMARKS-aead.md). */
+ * by bench-aead (docs/BENCHMARKS.md, "Data-path AEAD"). */
 #define WG_AEAD_DEFAULT WG_AEAD_OPENSSL
 
 static _Atomic int current_impl = WG_AEAD_DEFAULT;

@@ -220,7 +220,8 @@ static void *wait_thread(void *arg)
     struct waiter *w = arg;
     char one = 1;
 
-    w->reason = wg_device_wait(w->dev);
+    /* Read by the main thread once the pipe wakes it: publish it first. */
+    __atomic_store_n(&w->reason, wg_device_wait(w->dev), __ATOMIC_RELEASE);
     if (write(w->fd, &one, 1) != 1)
         wg_log(WG_LOG_ERROR, "cannot wake the main thread");
     return NULL;
@@ -352,8 +353,9 @@ int main(int argc, char **argv)
             break;
         }
         if (pfd[1].revents) {
+            const char *reason = __atomic_load_n(&w.reason, __ATOMIC_ACQUIRE);
             wg_log(WG_LOG_VERBOSE, "%s: %s, shutting down", o.params.ifname,
-                   w.reason ? w.reason : "device stopped");
+                   reason ? reason : "device stopped");
             break;
         }
     }
