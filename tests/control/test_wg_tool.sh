@@ -29,7 +29,8 @@ IF3=wct$$c
 SOCKDIR=/var/run/wireguard
 TMP=$(mktemp -d /tmp/wgctl.XXXXXX)
 FAILS=0 CHECKS=0
-PIDS=()
+PIDS=()             # "PID" (our child) or "PID:START" (found by pgrep)
+. "$ROOT/tests/lib/proc.sh"
 
 log()   { printf '%s %s\n' "$(date +%T)" "$*"; }
 flunk() { printf 'FAIL: %s\n' "$*"; FAILS=$((FAILS + 1)); }
@@ -41,8 +42,10 @@ check() {
     flunk "$name"; return 1
 }
 
-# The daemon's pid: its command line is exactly what we started.
-daemon_pid() { pgrep -f "^$WGVSOCKD ((-f )?-n udp )?$1\$" | head -1; }
+# The daemon's "PID:START" (tests/lib/proc.sh): its command line is exactly
+# what we started, and the start time pins it, so a later signal cannot hit
+# whoever gets the PID after it exits.
+daemon_pid() { proc_id "$(pgrep -f "^$WGVSOCKD ((-f )?-n udp )?$1\$" | head -1)"; }
 
 cleanup() {
     local p i
@@ -50,10 +53,10 @@ cleanup() {
         p=$(daemon_pid "$i")
         [ -n "$p" ] && PIDS+=("$p")
     done
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do proc_kill -TERM "$p"; done
     for p in "${PIDS[@]}"; do
-        for i in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null
+        for i in $(seq 30); do proc_alive "$p" || break; sleep 0.1; done
+        proc_kill -KILL "$p"
     done
     ip netns del "$NS" 2>/dev/null
     for i in "$IF" "$IF2" "$IF3"; do
@@ -72,7 +75,7 @@ wait_until() {
 }
 link_absent()   { ! nsx ip link show "$1" >/dev/null 2>&1; }
 sock_absent()   { [ ! -e "$SOCKDIR/$1.sock" ]; }
-proc_absent()   { ! kill -0 "$1" 2>/dev/null; }
+proc_absent()   { ! proc_alive "$1"; }
 gone_cleanly()  { link_absent "$1" && sock_absent "$1"; }
 
 # uapi SOCKNAME REQUEST: send REQUEST (backslash escapes decoded) raw on one
@@ -217,7 +220,7 @@ check "interface up" bash -c 'ip netns exec "$1" ip link show "$2" | grep -q "UP
 
 nsx "$WGVSOCKD" -n udp "$IF" >"$TMP/out" 2>&1
 check "second daemon on the same name fails (exit 1)" test $? = 1
-check "first daemon unaffected" kill -0 "$PID"
+check "first daemon unaffected" proc_alive "$PID"
 check "wg show lists the interface" bash -c 'wg show "$1" | grep -q "^interface: $1"' _ "$IF"
 
 # ---------------------------------------------------------------- wg set / show
@@ -332,7 +335,7 @@ head -c 2000000 /dev/zero | tr '\0' 'x' >"$TMP/junk"
 check "2 MB without a newline" malformed 22 "@$TMP/junk"
 wg showconf "$IF" >"$TMP/after.conf"
 check "configuration unchanged by all of them" cmp -s "$TMP/before.conf" "$TMP/after.conf"
-check "daemon still alive" kill -0 "$PID"
+check "daemon still alive" proc_alive "$PID"
 
 uapi "$IF" "get=1\n\nset=1\nfwmark=0\n\nget=1\n\n" >"$TMP/three"
 check "three requests on one connection, three answers" test "$(grep -c '^errno=0$' "$TMP/three")" = 3
@@ -378,20 +381,20 @@ check "... TCP listener on the port" bash -c 'ip netns exec "$1" ss -tln | grep 
 check "... no UDP socket on it" bash -c '! ip netns exec "$1" ss -uln | grep -q ":45999 "' _ "$NS"
 check "... wg show reports it" bash -c 'wg show "$1" listen-port | grep -qx 45999' _ "$IF2"
 T=$(daemon_pid "$IF2")
-[ -z "$T" ] && T=$(pgrep -f "^$WGVSOCKD -n tcp --mtu 1300 --no-crc $IF2\$" | head -1)
+[ -z "$T" ] && T=$(proc_id "$(pgrep -f "^$WGVSOCKD -n tcp --mtu 1300 --no-crc $IF2\$" | head -1)")
 check "... daemon found" test -n "$T"
-[ -n "$T" ] && { PIDS+=("$T"); kill "$T"; }
+[ -n "$T" ] && { PIDS+=("$T"); proc_kill -TERM "$T"; }
 check "... SIGTERM: gone" wait_until 5 gone_cleanly "$IF2"
 check "start --mtu 65472 (the top of the range)" nsx "$WGVSOCKD" -n udp --mtu 65472 "$IF2"
 check "... MTU 65472" bash -c 'ip netns exec "$1" ip link show "$2" | grep -q "mtu 65472"' _ "$NS" "$IF2"
-T=$(pgrep -f "^$WGVSOCKD -n udp --mtu 65472 $IF2\$" | head -1)
+T=$(proc_id "$(pgrep -f "^$WGVSOCKD -n udp --mtu 65472 $IF2\$" | head -1)")
 check "... daemon found" test -n "$T"
-[ -n "$T" ] && { PIDS+=("$T"); kill "$T"; }
+[ -n "$T" ] && { PIDS+=("$T"); proc_kill -TERM "$T"; }
 check "... SIGTERM: gone" wait_until 5 gone_cleanly "$IF2"
 
 # ---------------------------------------------------------------- exit paths
 log "exit paths"
-kill -TERM "$PID"
+proc_kill -TERM "$PID"
 check "SIGTERM: daemon exits" wait_until 5 proc_absent "$PID"
 check "SIGTERM: socket and interface removed" wait_until 2 gone_cleanly "$IF"
 
@@ -406,7 +409,7 @@ start_fg() {   # IFNAME: start in the foreground as our child; sets FG
 reap() { wait "$1"; RC=$?; }
 
 check "foreground start" start_fg "$IF"
-kill -INT "$FG"
+proc_kill -INT "$FG"
 reap "$FG"
 check "SIGINT: exit status 0" test "$RC" = 0
 check "SIGINT: socket and interface removed" gone_cleanly "$IF"
