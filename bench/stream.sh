@@ -35,10 +35,11 @@ done
 tag=bs$$
 NS_A=$tag-a NS_B=$tag-b IF_A=${tag}a IF_B=${tag}b
 WORK=$(mktemp -d /tmp/wgvsock-bench-stream.XXXXXX)
-DPIDS=()
+DPIDS=()      # our children; signalled only through tests/lib/proc.sh
+. tests/lib/proc.sh
 cleanup() {
     local p n
-    for p in "${DPIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${DPIDS[@]}"; do proc_kill -TERM "$p"; done
     for p in "${DPIDS[@]}"; do wait "$p" 2>/dev/null; done
     for n in "$NS_A" "$NS_B"; do
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
@@ -84,7 +85,7 @@ pair() {
 }
 unpair() {
     local p
-    for p in "${DPIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${DPIDS[@]}"; do proc_kill -TERM "$p"; done
     for p in "${DPIDS[@]}"; do wait "$p" 2>/dev/null; done
     DPIDS=()
     sleep 0.3
