@@ -36,12 +36,13 @@ tag=tt$$
 NS_A=$tag-a NS_H=$tag-h NS_C=$tag-c
 IF_A=${tag}a IF_H=${tag}h IF_C=${tag}c
 WORK=$(mktemp -d /tmp/wgvsock-tcptun.XXXXXX)
-PIDS=()
+PIDS=()      # our children; signalled only through tests/lib/proc.sh
+. "$(dirname "$0")/../lib/proc.sh"
 fails=0 checks=0
 
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do proc_kill -TERM "$p"; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
     for n in "$NS_A" "$NS_H" "$NS_C"; do
         # iperf3 servers and anything else left in the namespace
@@ -116,14 +117,14 @@ start() {
     PIDS+=($!)
     for i in $(seq 100); do
         [ -S "$SOCKDIR/$ifn.sock" ] && ip -n "$ns" link show "$ifn" >/dev/null 2>&1 && return 0
-        kill -0 "${DPID[$ifn]}" 2>/dev/null || break
+        proc_alive "${DPID[$ifn]}" || break
         sleep 0.1
     done
     echo "daemon for $ifn did not come up; its log:"; tail -20 "$WORK/$ifn.log"
     return 1
 }
 stop() {  # stop IF [signal]
-    kill -"${2:-TERM}" "${DPID[$1]}" 2>/dev/null
+    proc_kill -"${2:-TERM}" "${DPID[$1]}"
     wait "${DPID[$1]}" 2>/dev/null
 }
 ifup() {  # ifup NS IF ADDR
