@@ -18,8 +18,9 @@ NS=wgt-kd-$$
 IF=wgkd$$                  # <= 15 chars
 SOCK=/var/run/wireguard/$IF.sock
 wgpid=
+. "$(dirname "$0")/../lib/proc.sh"
 cleanup() {
-    [ -n "$wgpid" ] && kill "$wgpid" 2>/dev/null && wait "$wgpid" 2>/dev/null
+    [ -n "$wgpid" ] && proc_kill -TERM "$wgpid" && wait "$wgpid" 2>/dev/null   # only while still our child
     ip netns del "$NS" 2>/dev/null
     rm -f "$SOCK"
     rm -rf "$TMP"

@@ -14,8 +14,9 @@ WGGO=${WIREGUARD_GO:-/usr/bin/wireguard-go}
 
 T=$(mktemp -d)
 NSA=wgt-pw$$-a NSB=wgt-pw$$-b IF=wpw$$
+. "$ROOT/tests/lib/proc.sh"
 cleanup() {
-    [ -n "${GOPID:-}" ] && kill "$GOPID" 2>/dev/null
+    [ -n "${GOPID:-}" ] && proc_kill -TERM "$GOPID"    # only while still our child
     ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null
     rm -f "/var/run/wireguard/$IF.sock"; rm -rf "$T"
 }
