@@ -44,14 +44,19 @@ HUB_IF=wgvph$(printf '%x' $$)
 SOCK=$TMP/run/docker/plugins/wgvsock.sock
 STATE=$TMP/state
 PLOG=$TMP/plugin.log
-PLUGIN_PID= HUB_PID=
+PLUGIN_PID= HUB_PID= HUB2_PID= HUB3_PID=
+# Every PID here is our child; it is signalled only through tests/lib/proc.sh,
+# which checks that it still is (a reaped child's PID may be someone else's).
+. "$ROOT/tests/lib/proc.sh"
 N3=$((100 + $$ % 150))
 SUBNET=10.$N3.77.0/24 GW=10.$N3.77.1 ADDR=10.$N3.77.2 ADDR2=10.$N3.77.3
 PORT=$((20000 + $$ % 20000))
 
 cleanup() {
-    [ -n "$PLUGIN_PID" ] && kill -TERM "$PLUGIN_PID" 2>/dev/null && wait "$PLUGIN_PID" 2>/dev/null
-    [ -n "$HUB_PID" ] && kill -TERM "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+    local p
+    for p in "$PLUGIN_PID" "$HUB_PID" "$HUB2_PID" "$HUB3_PID"; do
+        [ -n "$p" ] && proc_kill -TERM "$p" && wait "$p" 2>/dev/null
+    done
     ip netns del "$NSC" 2>/dev/null
     ip netns del "$NSH" 2>/dev/null
     rm -f "/var/run/wireguard/$HUB_IF.sock"
@@ -207,7 +212,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://plugi
 check "GET is refused (405)" test "$code" = 405
 code=$(head -c 1100000 /dev/zero | tr '\0' ' ' | curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST -H 'Content-Type:' --data-binary @- http://plugin/NetworkDriver.Join)
 check "1.1 MB body is refused (413)" test "$code" = 413
-check "plugin survived bad requests" kill -0 "$PLUGIN_PID"
+check "plugin survived bad requests" proc_alive "$PLUGIN_PID"
 
 # ---- the lifecycle ----
 expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"1380"')"
@@ -266,7 +271,7 @@ check "interface gone from the container too" bash -c "! ip -n '$NSC' link show 
 expect_ok "CreateEndpoint $EP2" NetworkDriver.CreateEndpoint "$(epbody "$EP2" "$ADDR2")"
 expect_ok "CreateEndpoint $EP3" NetworkDriver.CreateEndpoint "$(epbody "$EP3" "$ADDR3")"
 expect_ok "Join $EP3 (a container running across the crash)" NetworkDriver.Join "$(ids "$EP3")"
-kill -KILL "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
+proc_kill -KILL "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
 check "socket file left behind by SIGKILL" test -S "$SOCK"
 t0=$(date +%s%N)
 start_plugin || { tail "$PLOG"; die "plugin did not restart over a stale socket"; }
@@ -359,7 +364,7 @@ if wait_for 10 test -S "/var/run/wireguard/$HUB2_IF.sock"; then
 else
     bad "tcp hub did not start: $(tail -3 "$TMP/hub2.log")"
 fi
-kill -TERM "$HUB2_PID" 2>/dev/null; wait "$HUB2_PID" 2>/dev/null
+proc_kill -TERM "$HUB2_PID"; wait "$HUB2_PID" 2>/dev/null; HUB2_PID=
 rm -f "/var/run/wireguard/$HUB2_IF.sock"
 
 # ---- no-CRC framing (wireguard-go-vsock <= v0.2.3 hubs): explicit only ----
@@ -408,7 +413,7 @@ if wait_for 10 test -S "/var/run/wireguard/$HUB3_IF.sock"; then
     if ping3 4; then bad "CRC network pinged a --no-crc hub (frames must not be guessed)"
     else ok "CRC network against a --no-crc hub passes nothing"; fi
     # 3. same network, plugin restarted with WGVSOCK_STREAM_CRC=0: no-CRC by default
-    kill -TERM "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
+    proc_kill -TERM "$PLUGIN_PID"; wait "$PLUGIN_PID" 2>/dev/null; PLUGIN_PID=
     WGVSOCK_STREAM_CRC=0 start_plugin || { tail "$PLOG"; die "plugin did not restart with WGVSOCK_STREAM_CRC=0"; }
     join3 nocreate
     if ping3 3; then ok "WGVSOCK_STREAM_CRC=0: a network without stream-crc pings the --no-crc hub"
@@ -420,7 +425,7 @@ if wait_for 10 test -S "/var/run/wireguard/$HUB3_IF.sock"; then
 else
     bad "no-CRC hub did not start: $(tail -3 "$TMP/hub3.log")"
 fi
-kill -TERM "$HUB3_PID" 2>/dev/null; wait "$HUB3_PID" 2>/dev/null
+proc_kill -TERM "$HUB3_PID"; wait "$HUB3_PID" 2>/dev/null; HUB3_PID=
 rm -f "/var/run/wireguard/$HUB3_IF.sock"
 
 # keep-alive: several calls on one connection, as dockerd does
@@ -437,17 +442,17 @@ s.sendall(b"POST /Plugin.Activate HTTP/1.1\r\nHost: plugin\r\nContent-Length: 3\
 s.recv(4096); time.sleep(30)' "$SOCK" &
 IDLE_PID=$!
 sleep 0.5
-kill -TERM "$PLUGIN_PID"
+proc_kill -TERM "$PLUGIN_PID"
 t0=$SECONDS
 # gone or a zombie (our child until we wait for it)
-if wait_for 10 bash -c "[ ! -e /proc/$PLUGIN_PID ] || grep -q ') Z ' /proc/$PLUGIN_PID/stat"; then
+if wait_for 10 eval '! proc_alive "$PLUGIN_PID"'; then
     ok "SIGTERM stops the plugin despite an idle connection ($((SECONDS - t0)) s)"
 else
     bad "plugin still runs 10 s after SIGTERM"
 fi
 wait "$PLUGIN_PID"; rc=$?; PLUGIN_PID=
 check "exit status 0 after SIGTERM" test "$rc" = 0
-kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null
+proc_kill -TERM "$IDLE_PID"; wait "$IDLE_PID" 2>/dev/null
 check "socket removed on exit" test ! -e "$SOCK"
 check "calls were logged at LOG_LEVEL=debug" grep -q "NetworkDriver.Join network=" "$PLOG"
 leak=0
