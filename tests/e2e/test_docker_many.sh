@@ -93,5 +93,5 @@ check "plugin holds no TUN fd after stop ($tun_after; $tun_running while running
 dk rm $(seq -f 'm%g' 1 $N) >/dev/null
 check "docker network rm" dk network rm many >/dev/null
 check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
-check "plugin alive" kill -0 "$PL_PID"
+check "plugin alive" proc_alive "$PL_PID"
 e2e_finish

@@ -24,7 +24,7 @@ check "old container reaches the hub" dk exec old ping -c 2 -w 15 "$HUB_ADDR"
 OLD_EP=$(ct_epid old rnet)
 
 log "SIGKILL plugin $PL_PID"
-still_ours "$PL_PID" && kill -9 "$PL_PID"; wait "$PL_PID" 2>/dev/null
+proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
 check "the dead plugin's socket file is still there (stale)" test -S "$PL_SOCK"
 t0=$SECONDS
 plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
@@ -34,7 +34,7 @@ ip netns exec "$E2E_NS" "$E2E_BIN/wgvsock-plugin" --socket "$PL_SOCK" --state-di
     >"$E2E_TMP/second.log" 2>&1 &
 second=$!
 sleep 2
-if kill -0 $second 2>/dev/null; then fail "a second plugin started on a live socket"; kill_wait $second; else
+if proc_alive "$second"; then fail "a second plugin started on a live socket"; kill_wait $second; else
     wait $second; check "second instance exits non-zero" test $? != 0; fi
 check "first instance still answers" plugin_answers
 

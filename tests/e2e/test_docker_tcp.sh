@@ -59,7 +59,7 @@ check "2 MB through the tcp tunnel arrive intact" \
     bash -c "[ \"\$($DK_CLI -H $DOCKER_HOST exec t1 sh -c 'md5sum < /tmp/blob' | cut -d' ' -f1)\" = $sum ]"
 
 # the hub restarts (same key): the containers' devices redial and work again
-still_ours "$HUB_PID" && kill -9 "$HUB_PID"; wait "$HUB_PID" 2>/dev/null
+proc_kill -KILL "$HUB_PID"; wait "$HUB_PID" 2>/dev/null
 rm -f "/var/run/wireguard/$HUB_IF.sock"
 hub_start tcp 10.79.0.0/24
 check "t1 reaches the restarted hub (stream redial)" wait_for 60 "$DK_CLI" -H "$DOCKER_HOST" exec t1 ping -c 1 -w 2 "$HUB_ADDR"

@@ -42,7 +42,7 @@ expect_network_error "unreadable seed file" seed "${SUB[@]}" -o wgvsock.transpor
     -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.seed-file=/nonexistent/seed
 expect_network_error "unknown option" wgvsock.colour "${SUB[@]}" -o wgvsock.transport=udp \
     -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.colour=blue
-check "plugin survived the bad options" kill -0 "$PL_PID"
+check "plugin survived the bad options" proc_alive "$PL_PID"
 
 # --- the network: the seed comes from the plugin's WGVSOCK_SEED_FILE --------
 wgnet_create wgnet -o wgvsock.transport=udp >/dev/null || die "network create failed: $(tail -5 "$PL_LOG")"
@@ -112,7 +112,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$PL_SOCK" --data-bi
 check "unknown method is 404 (got $code)" test "$code" = 404
 r=$(plugin_call NetworkDriver.GetCapabilities '{}')
 check "GetCapabilities is local scope ($r)" bash -c "echo '$r' | grep -q '\"Scope\": *\"local\"'"
-check "plugin still alive after bad requests" kill -0 "$PL_PID"
+check "plugin still alive after bad requests" proc_alive "$PL_PID"
 check "c1 still reaches the hub" dk exec c1 ping -c 1 -w 10 "$HUB_ADDR"
 
 # --- teardown leaves nothing --------------------------------------------------

@@ -72,11 +72,12 @@ check "no endpoint or network state left ($(ls -A "$PSTATE"/* 2>/dev/null | tr '
 
 PID=$(for p in $(ip netns pids "$E2E_NS"); do
     [ "$(cat /proc/$p/comm 2>/dev/null)" = wgvsock-plugin ] && echo $p; done | head -1)
+PID_ID=$(proc_id "$PID")   # dockerd's child, not ours: pinned by its start time
 check "the managed plugin runs in the test's namespace (pid $PID)" test -n "$PID"
 check "docker plugin disable" dk plugin disable wgvsock >/dev/null
 check "docker plugin rm" dk plugin rm wgvsock >/dev/null
 check "plugin ls is empty" test -z "$(dk plugin ls -q)"
-[ -n "$PID" ] && check "the plugin process is gone" bash -c "! kill -0 $PID 2>/dev/null"
+[ -n "$PID" ] && check "the plugin process is gone" eval '! proc_alive "$PID_ID"'
 check "no plugin files left in the data root" test -z "$(ls -A "$DK/data/plugins" 2>/dev/null | grep -v '^tmp$\|^storage$')"
 left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' | tr '\n' ' ' || true)
 check "no wgv* interface left ($left)" test -z "$left"

@@ -84,7 +84,7 @@ EOF
     nsenter --net="/run/netns/$E2E_NS" unshare -m --propagation private "$DK/start.sh" >"$DK/dockerd.log" 2>&1 &
     DK_PID=$!
     e2e_defer "dk_stop"
-    if ! wait_for 60 dk_alive_version || ! kill -0 "$DK_PID" 2>/dev/null; then
+    if ! wait_for 60 dk_alive_version || ! proc_alive "$DK_PID"; then
         tail -n 30 "$DK/dockerd.log" "$DK/containerd.log" 2>/dev/null
         die "dockerd did not come up"
     fi
@@ -92,14 +92,14 @@ EOF
 }
 
 dk_alive_version() {
-    kill -0 "$DK_PID" 2>/dev/null || { echo "dockerd exited"; return 0; }
+    proc_alive "$DK_PID" || { echo "dockerd exited"; return 0; }
     dk version
 }
 
 # dk_rm_all: remove every container (at cleanup; while the plugin still runs,
 # or each one would wait ~30 s for it).
 dk_rm_all() {
-    [ -n "${DK_PID:-}" ] && kill -0 "$DK_PID" 2>/dev/null || return 0
+    [ -n "${DK_PID:-}" ] && proc_alive "$DK_PID" || return 0
     dk ps -aq 2>/dev/null | xargs -r timeout 120 "$DK_CLI" -H "$DOCKER_HOST" rm -f >/dev/null 2>&1
 }
 

@@ -11,6 +11,7 @@ set -u
 _E2E_SH=1
 
 E2E_ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"   # proc_mine/proc_alive/proc_kill
 case ${BUILD:-build} in /*) _e2e_bin=$BUILD/bin ;; *) _e2e_bin=$E2E_ROOT/${BUILD:-build}/bin ;; esac
 E2E_BIN=${WGVSOCK_BIN:-$_e2e_bin}
 [ -x "$E2E_BIN/keyderive" ] || E2E_BIN=$_e2e_bin
@@ -98,7 +99,7 @@ still_ours() {
     if [ -n "$match" ]; then
         tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$match"
     else
-        [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]
+        proc_mine "$pid"
     fi
 }
 

@@ -89,4 +89,4 @@ hub_handshake() {
 }
 
 # hub_alive: the hub process still runs.
-hub_alive() { kill -0 "$HUB_PID" 2>/dev/null; }
+hub_alive() { proc_alive "$HUB_PID"; }

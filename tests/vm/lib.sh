@@ -38,11 +38,12 @@ fi
 VM_MODULES="vsock vmw_vsock_virtio_transport_common vsock_loopback tun ${VM_EXTRA_MODULES:-}"
 VM_WORK=
 VM_LOG=
-VM_QPID=
+VM_QPID=           # our child; signalled only through tests/lib/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
 
 vm_cleanup() {
     if [ -n "$VM_QPID" ]; then
-        kill "$VM_QPID" 2>/dev/null
+        proc_kill -TERM "$VM_QPID"
         wait "$VM_QPID" 2>/dev/null
         VM_QPID=
     fi
@@ -284,7 +285,7 @@ vm_run() {
             tail -s 0.2 -n +1 -f --pid=$VM_QPID "$VM_LOG" 2>/dev/null | tr -d '\r' | sed -u 's/^/  guest| /' >&2 &
         fi
         rc=
-        while kill -0 "$VM_QPID" 2>/dev/null; do
+        while proc_alive "$VM_QPID"; do
             if [ $up = 0 ] && grep -aq "WGVSOCK_VM_UP_$VM_NONCE" "$VM_LOG"; then
                 up=1
                 vm_say "guest up after $(vm_ms_since "$t0") ms"
@@ -301,7 +302,7 @@ vm_run() {
             sleep 0.2
         done
         if [ -n "$rc" ]; then
-            kill "$VM_QPID" 2>/dev/null
+            proc_kill -TERM "$VM_QPID"
         fi
         wait "$VM_QPID" 2>/dev/null
         VM_QPID=
