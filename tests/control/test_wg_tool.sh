@@ -440,9 +440,9 @@ check "... successor's socket file left alone" test -S "$SOCKDIR/$IF2.sock"
 rm -f "$SOCKDIR/$IF2.sock"
 
 # Under `make asan` the daemons' reports land in their logs.
-no_sanitizer_reports() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/*.log; }
+no_sanitizer_reports() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$TMP"/*.log; }
 check "no sanitizer reports from the daemons" no_sanitizer_reports
-grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/*.log | head -60
+grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$TMP"/*.log | head -60
 
 echo "$CHECKS checks, $FAILS failed"
 [ $FAILS = 0 ]
