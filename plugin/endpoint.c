@@ -23,17 +23,6 @@
 #include "plugin/endpoint.h"
 #include "plugin/log.h"
 
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, NET_ERR_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
 {
     snprintf(out, PL_IFNAME_MAX, "wgv%.12s", endpoint_id);
@@ -44,7 +33,7 @@ int ep_get_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1], char 
     const char *s = json_string_value(json_object_get(req, key));
 
     if (!s || !state_valid_id(s))
-        return fail(err, "malformed request: missing or invalid %s", key);
+        return net_fail(err, "malformed request: missing or invalid %s", key);
     strcpy(out, s);
     return 0;
 }
@@ -79,18 +68,18 @@ static int derive(struct plugin *p, const struct net_config *cfg, const char *ad
     int ret = -1;
 
     if (!seed || !add) {
-        fail(err, "out of memory");
+        net_fail(err, "out of memory");
         goto out;
     }
     if (kd_address_parse(&addr, addr4) || addr.family != AF_INET) {
-        fail(err, "invalid IPv4 address '%.64s' for the endpoint", addr4);
+        net_fail(err, "invalid IPv4 address '%.64s' for the endpoint", addr4);
         goto out;
     }
     if (net_config_secrets(cfg, p->seed_file, seed, add, err))
         goto out;
     if (kd_derive_private(priv, seed, add, &addr) || kd_public_from_private(pub, priv)) {
         sodium_memzero(priv, KD_KEY_LEN);
-        fail(err, "key derivation failed");
+        net_fail(err, "key derivation failed");
         goto out;
     }
     ret = 0;
@@ -119,25 +108,25 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
         return -1;
     iface = json_object_get(req, "Interface");
     if (!json_is_object(iface))
-        return fail(err, "no address for the endpoint: wgvsock needs Docker's IPAM to give "
+        return net_fail(err, "no address for the endpoint: wgvsock needs Docker's IPAM to give "
                     "each container an IPv4 address (its key is derived from it)");
     addr4 = json_string_value(json_object_get(iface, "Address"));
     addr6 = json_string_value(json_object_get(iface, "AddressIPv6"));
     mac = json_string_value(json_object_get(iface, "MacAddress"));
     if (mac && *mac)
-        return fail(err, "a wgvsock interface is a WireGuard (TUN) device and has no MAC "
+        return net_fail(err, "a wgvsock interface is a WireGuard (TUN) device and has no MAC "
                     "address; remove --mac-address");
     if (!addr4 || !*addr4)
-        return fail(err, "no IPv4 address for the endpoint: wgvsock derives each container's "
+        return net_fail(err, "no IPv4 address for the endpoint: wgvsock derives each container's "
                     "key from its IPv4 address");
     if (strlen(addr4) >= sizeof(ep.addr4) || (addr6 && strlen(addr6) >= sizeof(ep.addr6)))
-        return fail(err, "malformed request: address too long");
+        return net_fail(err, "malformed request: address too long");
     strcpy(ep.addr4, addr4);
     strcpy(ep.addr6, addr6 ? addr6 : "");
     if (*ep.addr6) {
         struct kd_address a6;
         if (kd_address_parse(&a6, ep.addr6) || a6.family != AF_INET6)
-            return fail(err, "invalid IPv6 address '%.64s' for the endpoint", ep.addr6);
+            return net_fail(err, "invalid IPv6 address '%.64s' for the endpoint", ep.addr6);
     }
     ep_ifname(ep.ifname, ep.id);
 
@@ -145,7 +134,7 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     cfg = copy_net_config(p, ep.net_id);
     state_unlock(p->state);
     if (!cfg)
-        return fail(err, "network %.12s is not known to the wgvsock plugin (was its state "
+        return net_fail(err, "network %.12s is not known to the wgvsock plugin (was its state "
                     "directory lost?); recreate the network", ep.net_id);
 
     ret = derive(p, cfg, ep.addr4, priv, pub, err);
@@ -172,13 +161,13 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     case 0:
         break;
     case -EEXIST:
-        return fail(err, "endpoint %.12s already exists with another address or network", ep.id);
+        return net_fail(err, "endpoint %.12s already exists with another address or network", ep.id);
     case -ENOENT:
-        return fail(err, "network %.12s was removed meanwhile", ep.net_id);
+        return net_fail(err, "network %.12s was removed meanwhile", ep.net_id);
     case -EADDRINUSE:
-        return fail(err, "interface name %s is already used by another endpoint", ep.ifname);
+        return net_fail(err, "interface name %s is already used by another endpoint", ep.ifname);
     default:
-        return fail(err, "cannot save endpoint state: %s", strerror(-ret));
+        return net_fail(err, "cannot save endpoint state: %s", strerror(-ret));
     }
     pl_info("endpoint %.12s: %s on network %.12s, public key %s", ep.id, ep.addr4, ep.net_id,
             ep.pubkey);
@@ -224,24 +213,24 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     e = state_find_ep(p->state, ep_id);
     if (!e || strcmp(e->net_id, net_id)) {
         state_unlock(p->state);
-        return fail(err, "endpoint %.12s is not known to the wgvsock plugin on network %.12s",
+        return net_fail(err, "endpoint %.12s is not known to the wgvsock plugin on network %.12s",
                     ep_id, net_id);
     }
     if (e->busy) {
         state_unlock(p->state);
-        return fail(err, "endpoint %.12s is already being joined", ep_id);
+        return net_fail(err, "endpoint %.12s is already being joined", ep_id);
     }
     cfg = copy_net_config(p, net_id);
     if (!cfg) {
         state_unlock(p->state);
-        return fail(err, "network %.12s is not known to the wgvsock plugin", net_id);
+        return net_fail(err, "network %.12s is not known to the wgvsock plugin", net_id);
     }
     if (e->dev) {
         /* Already joined: same answer again. */
         *resp = join_reply(e, cfg);
         state_unlock(p->state);
         free_net_config(cfg);
-        return *resp ? 0 : fail(err, "out of memory");
+        return *resp ? 0 : net_fail(err, "out of memory");
     }
     e->busy = true;
     copy = *e;
@@ -288,10 +277,10 @@ out:
             dev = NULL;
         }
     } else if (ret == 0) {
-        ret = fail(err, "endpoint %.12s was deleted during Join", ep_id);
+        ret = net_fail(err, "endpoint %.12s was deleted during Join", ep_id);
     }
     if (ret == 0 && !(*resp = join_reply(&copy, cfg)))
-        ret = fail(err, "out of memory");
+        ret = net_fail(err, "out of memory");
     state_unlock(p->state);
     if (dev)
         p->tun->destroy(p->tun_ctx, dev);
@@ -385,9 +374,9 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     }
     state_unlock(p->state);
     if (!value)
-        return fail(err, "out of memory");
+        return net_fail(err, "out of memory");
     *resp = json_pack("{s:o}", "Value", value);
-    return *resp ? 0 : fail(err, "out of memory");
+    return *resp ? 0 : net_fail(err, "out of memory");
 }
 
 struct destroy_job {

@@ -21,8 +21,9 @@
 
 #define SEED_FILE_MAX (16 * 1024)
 
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
+/* Formats a message for Docker's user into err; returns -1 so callers can
+ * `return net_fail(err, ...)`. */
+int net_fail(char err[NET_ERR_MAX], const char *fmt, ...)
 {
     va_list ap;
 
@@ -131,24 +132,24 @@ int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
             len--;
         if (len == 0 || len >= sizeof(item))
-            return fail(err, "wgvsock.allowed-ips: expected a comma-separated list of "
+            return net_fail(err, "wgvsock.allowed-ips: expected a comma-separated list of "
                         "addresses with prefix length, e.g. 0.0.0.0/0,::/0");
         memcpy(item, p, len);
         item[len] = '\0';
         if (*n == max)
-            return fail(err, "wgvsock.allowed-ips: more than %zu entries", max);
+            return net_fail(err, "wgvsock.allowed-ips: more than %zu entries", max);
         if (parse_cidr(item, &out[*n]))
-            return fail(err, "wgvsock.allowed-ips: '%s' is not an address with a prefix "
+            return net_fail(err, "wgvsock.allowed-ips: '%s' is not an address with a prefix "
                         "length (e.g. 10.0.0.0/8 or fd00::/64)", item);
         (*n)++;
         if (!end)
             break;
         p = end + 1;
         if (!*p)
-            return fail(err, "wgvsock.allowed-ips: trailing comma");
+            return net_fail(err, "wgvsock.allowed-ips: trailing comma");
     }
     if (*n == 0)
-        return fail(err, "wgvsock.allowed-ips: empty; give e.g. 0.0.0.0/0,::/0");
+        return net_fail(err, "wgvsock.allowed-ips: empty; give e.g. 0.0.0.0/0,::/0");
     return 0;
 }
 
@@ -178,22 +179,22 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        return fail(err, "cannot open seed file %s: %s", path, strerror(errno));
+        return net_fail(err, "cannot open seed file %s: %s", path, strerror(errno));
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, "seed file %s is not a regular file", path);
+        return net_fail(err, "seed file %s is not a regular file", path);
     }
     buf = malloc(SEED_FILE_MAX + 1);
     if (!buf) {
         close(fd);
-        return fail(err, "out of memory reading seed file %s", path);
+        return net_fail(err, "out of memory reading seed file %s", path);
     }
     while (len < SEED_FILE_MAX + 1) {
         n = read(fd, buf + len, SEED_FILE_MAX + 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, "cannot read seed file %s: %s", path, strerror(errno));
+            net_fail(err, "cannot read seed file %s: %s", path, strerror(errno));
             goto out;
         }
         if (n == 0)
@@ -201,14 +202,14 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
         len += (size_t)n;
     }
     if (len > SEED_FILE_MAX) {
-        fail(err, "seed file %s is larger than %d bytes; it should hold one base64 line",
+        net_fail(err, "seed file %s is larger than %d bytes; it should hold one base64 line",
              path, SEED_FILE_MAX);
         goto out;
     }
     buf[len] = '\0';
     if (memchr(buf, '\0', len) || kd_secret_from_b64(seed, buf) || seed->len == 0) {
         kd_secret_wipe(seed);
-        fail(err, "seed file %s does not hold a base64 seed (create one with: "
+        net_fail(err, "seed file %s does not hold a base64 seed (create one with: "
              "head -c 32 /dev/urandom | base64 > %s)", path, path);
         goto out;
     }
@@ -227,7 +228,7 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
     switch (cfg->seed_source) {
     case NET_SEED_OPTION:
         if (kd_secret_from_b64(seed, cfg->seed_b64) || seed->len == 0)
-            return fail(err, "wgvsock.seed is not valid base64");
+            return net_fail(err, "wgvsock.seed is not valid base64");
         break;
     case NET_SEED_FILE:
         if (net_read_seed_file(cfg->seed_file, seed, err))
@@ -235,7 +236,7 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
         break;
     case NET_SEED_PLUGIN:
         if (!plugin_seed_file || !*plugin_seed_file)
-            return fail(err, "no seed for this network: set WGVSOCK_SEED_FILE in the "
+            return net_fail(err, "no seed for this network: set WGVSOCK_SEED_FILE in the "
                         "plugin's environment (recommended), or give -o wgvsock.seed-file=PATH "
                         "or -o wgvsock.seed=BASE64");
         if (net_read_seed_file(plugin_seed_file, seed, err))
@@ -244,7 +245,7 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
     }
     if (kd_secret_from_b64(additional, cfg->additional_b64)) {
         kd_secret_wipe(seed);
-        return fail(err, "wgvsock.additional is not valid base64");
+        return net_fail(err, "wgvsock.additional is not valid base64");
     }
     return 0;
 }
@@ -259,11 +260,11 @@ static int get_opt(const json_t *generic, enum opt_id id, const char **out, char
 
     *out = NULL;
     if (a && !json_is_string(a))
-        return fail(err, "option %s must be a string", name);
+        return net_fail(err, "option %s must be a string", name);
     if (b && !json_is_string(b))
-        return fail(err, "option %s must be a string", alias);
+        return net_fail(err, "option %s must be a string", alias);
     if (a && b && strcmp(json_string_value(a), json_string_value(b)) != 0)
-        return fail(err, "options %s and %s are the same setting and disagree; give only one",
+        return net_fail(err, "options %s and %s are the same setting and disagree; give only one",
                     name, alias);
     if (a)
         *out = json_string_value(a);
@@ -289,7 +290,7 @@ static int get_bool(const json_t *options, const char *key, bool *out, char err[
         *out = !strcmp(json_string_value(v), "true");
         return 0;
     }
-    return fail(err, "%s must be true or false", key);
+    return net_fail(err, "%s must be true or false", key);
 }
 
 static int copy_str(char *dst, size_t size, const char *src)
@@ -312,10 +313,10 @@ static int parse_ipam(const json_t *entry, int family, const char *what,
     uint8_t tmp[16];
 
     if (!json_is_object(entry))
-        return fail(err, "%s: expected an object", what);
+        return net_fail(err, "%s: expected an object", what);
     if (!json_is_string(jp) || parse_cidr(json_string_value(jp), pool_out) ||
         pool_out->family != family || copy_str(pool, NET_ADDR_TEXT_MAX, json_string_value(jp)))
-        return fail(err, "%s: missing or invalid Pool (expected an %s subnet)", what,
+        return net_fail(err, "%s: missing or invalid Pool (expected an %s subnet)", what,
                     family == AF_INET ? "IPv4" : "IPv6");
     gw[0] = '\0';
     if (jg && !json_is_null(jg) && !(json_is_string(jg) && !*json_string_value(jg))) {
@@ -324,11 +325,11 @@ static int parse_ipam(const json_t *entry, int family, const char *what,
         size_t len = slash ? (size_t)(slash - g) : strlen(g);
 
         if (len == 0 || len >= NET_ADDR_TEXT_MAX)
-            return fail(err, "%s: invalid Gateway", what);
+            return net_fail(err, "%s: invalid Gateway", what);
         memcpy(gw, g, len);
         gw[len] = '\0';
         if (inet_pton(family, gw, tmp) != 1)
-            return fail(err, "%s: invalid Gateway '%s'", what, gw);
+            return net_fail(err, "%s: invalid Gateway '%s'", what, gw);
     }
     return 0;
 }
@@ -349,17 +350,17 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     memset(cfg, 0, sizeof(*cfg));
     err[0] = '\0';
     if (!json_is_object(request))
-        return fail(err, "malformed request: expected a JSON object");
+        return net_fail(err, "malformed request: expected a JSON object");
     options = json_object_get(request, "Options");
     if (options && !json_is_null(options) && !json_is_object(options))
-        return fail(err, "malformed request: Options must be an object");
+        return net_fail(err, "malformed request: Options must be an object");
     if (options && json_is_null(options))
         options = NULL;
     generic = options ? json_object_get(options, "com.docker.network.generic") : NULL;
     if (generic && json_is_null(generic))
         generic = NULL;
     if (generic && !json_is_object(generic))
-        return fail(err, "malformed request: com.docker.network.generic must be an object");
+        return net_fail(err, "malformed request: com.docker.network.generic must be an object");
 
     /* An unknown option of ours is almost always a typo that would
      * otherwise silently change the network's keys or its hub. */
@@ -373,7 +374,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
                 (opt_names[i].alias && !strcmp(key, opt_names[i].alias)))
                 known = true;
         if (!known)
-            return fail(err, "unknown option %s; known options are wgvsock.transport, "
+            return net_fail(err, "unknown option %s; known options are wgvsock.transport, "
                         "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
                         "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
                         "wgvsock.allowed-ips, wgvsock.stream-crc (see docs/OPTIONS.md)", key);
@@ -390,7 +391,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     if (val[O_TRANSPORT]) {
         int t = wg_transport_from_name(val[O_TRANSPORT]);
         if (t < 0)
-            return fail(err, "wgvsock.transport: unknown transport '%.64s'; use vsock, tcp, "
+            return net_fail(err, "wgvsock.transport: unknown transport '%.64s'; use vsock, tcp, "
                         "tcp4, tcp6 or udp", val[O_TRANSPORT]);
         cfg->transport = (enum wg_transport_kind)t;
     } else {
@@ -401,11 +402,11 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
      * header parses as a valid no-CRC length followed by garbage). */
     if (val[O_STREAM_CRC]) {
         if (strcmp(val[O_STREAM_CRC], "true") && strcmp(val[O_STREAM_CRC], "false"))
-            return fail(err, "wgvsock.stream-crc: '%.32s' is not true or false (false: no "
+            return net_fail(err, "wgvsock.stream-crc: '%.32s' is not true or false (false: no "
                         "CRC, for hubs running wireguard-go-vsock v0.2.3 or older)",
                         val[O_STREAM_CRC]);
         if (cfg->transport == WG_TRANSPORT_UDP)
-            return fail(err, "wgvsock.stream-crc: only stream transports (vsock, tcp, tcp4, "
+            return net_fail(err, "wgvsock.stream-crc: only stream transports (vsock, tcp, tcp4, "
                         "tcp6) have frames; this network uses udp");
         cfg->stream_crc_set = true;
         cfg->stream_no_crc = !strcmp(val[O_STREAM_CRC], "false");
@@ -413,33 +414,33 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
 
     /* peer */
     if (!val[O_PEER] || !*val[O_PEER])
-        return fail(err, "missing option wgvsock.peer: the hub's address, e.g. "
+        return net_fail(err, "missing option wgvsock.peer: the hub's address, e.g. "
                     "-o wgvsock.peer=host(2):8172 (vsock) or -o wgvsock.peer=192.0.2.1:51820");
     if (copy_str(cfg->peer_text, sizeof(cfg->peer_text), val[O_PEER]) ||
         wg_endpoint_parse(&cfg->peer, val[O_PEER], cfg->transport == WG_TRANSPORT_VSOCK))
-        return fail(err, "wgvsock.peer: cannot parse '%.64s'; expected ADDRESS:PORT such as "
+        return net_fail(err, "wgvsock.peer: cannot parse '%.64s'; expected ADDRESS:PORT such as "
                     "host(2):8172, vm(16):51820, 0.0.0.2:8172 (vsock), 127.0.0.1:51820 or "
                     "[::1]:51820", val[O_PEER]);
     if (cfg->transport != WG_TRANSPORT_VSOCK && cfg->peer.addr.sa.sa_family == AF_VSOCK)
-        return fail(err, "wgvsock.peer: '%s' is a vsock address but wgvsock.transport is %s; "
+        return net_fail(err, "wgvsock.peer: '%s' is a vsock address but wgvsock.transport is %s; "
                     "use -o wgvsock.transport=vsock or an IP address",
                     cfg->peer_text, wg_transport_name(cfg->transport));
     if ((cfg->transport == WG_TRANSPORT_TCP4 && cfg->peer.addr.sa.sa_family != AF_INET) ||
         (cfg->transport == WG_TRANSPORT_TCP6 && cfg->peer.addr.sa.sa_family != AF_INET6))
-        return fail(err, "wgvsock.peer: '%s' does not match wgvsock.transport=%s",
+        return net_fail(err, "wgvsock.peer: '%s' does not match wgvsock.transport=%s",
                     cfg->peer_text, wg_transport_name(cfg->transport));
 
     /* peerkey */
     if (!val[O_PEERKEY] || !*val[O_PEERKEY])
-        return fail(err, "missing option wgvsock.peerkey: the hub's WireGuard public key "
+        return net_fail(err, "missing option wgvsock.peerkey: the hub's WireGuard public key "
                     "(wg pubkey < hub.key)");
     if (kd_key_from_b64(cfg->peer_key, val[O_PEERKEY]))
-        return fail(err, "wgvsock.peerkey: not a WireGuard public key (expected 44 "
+        return net_fail(err, "wgvsock.peerkey: not a WireGuard public key (expected 44 "
                     "characters of base64, as printed by wg pubkey)");
 
     /* seed: option, file, or the plugin's own (recommended) */
     if (val[O_SEED] && val[O_SEED_FILE])
-        return fail(err, "give either wgvsock.seed or wgvsock.seed-file, not both");
+        return net_fail(err, "give either wgvsock.seed or wgvsock.seed-file, not both");
     if (val[O_SEED]) {
         cfg->seed_source = NET_SEED_OPTION;
         if (copy_str(cfg->seed_b64, sizeof(cfg->seed_b64), val[O_SEED]) ||
@@ -449,7 +450,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         cfg->seed_source = NET_SEED_FILE;
         if (val[O_SEED_FILE][0] != '/' ||
             copy_str(cfg->seed_file, sizeof(cfg->seed_file), val[O_SEED_FILE]))
-            return fail(err, "wgvsock.seed-file: expected an absolute path readable by the plugin");
+            return net_fail(err, "wgvsock.seed-file: expected an absolute path readable by the plugin");
     } else {
         cfg->seed_source = NET_SEED_PLUGIN;
     }
@@ -458,7 +459,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     if (copy_str(cfg->additional_b64, sizeof(cfg->additional_b64),
                  val[O_ADDITIONAL] ? val[O_ADDITIONAL] : KD_DEFAULT_ADDITIONAL_B64) ||
         check_b64_secret(cfg->additional_b64, true)) {
-        fail(err, "wgvsock.additional: not valid base64 (it must match the hub's "
+        net_fail(err, "wgvsock.additional: not valid base64 (it must match the hub's "
              "keyderive --add value)");
         goto out;
     }
@@ -467,7 +468,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     cfg->keepalive = NET_DEFAULT_KEEPALIVE;
     if (val[O_KEEPALIVE]) {
         if (parse_uint(val[O_KEEPALIVE], 0, 65535, &num)) {
-            fail(err, "wgvsock.keepalive: '%.32s' is not a number of seconds between 0 "
+            net_fail(err, "wgvsock.keepalive: '%.32s' is not a number of seconds between 0 "
                  "(off) and 65535", val[O_KEEPALIVE]);
             goto out;
         }
@@ -479,12 +480,12 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     v4 = json_object_get(request, "IPv4Data");
     v6 = json_object_get(request, "IPv6Data");
     if (!json_is_array(v4) || json_array_size(v4) == 0) {
-        fail(err, "no IPv4 subnet: wgvsock derives each container's key from its IPv4 "
+        net_fail(err, "no IPv4 subnet: wgvsock derives each container's key from its IPv4 "
              "address, so the network needs one (docker network create --subnet ...)");
         goto out;
     }
     if (v6 && !json_is_null(v6) && !json_is_array(v6)) {
-        fail(err, "malformed request: IPv6Data must be an array");
+        net_fail(err, "malformed request: IPv6Data must be an array");
         goto out;
     }
 
@@ -493,7 +494,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     if (val[O_MTU]) {
         unsigned long min = cfg->ipv6 ? 1280 : NET_MTU_MIN;
         if (parse_uint(val[O_MTU], min, NET_MTU_MAX, &num)) {
-            fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %u", val[O_MTU],
+            net_fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %u", val[O_MTU],
                  min, NET_MTU_MAX);
             goto out;
         }
@@ -539,7 +540,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     if (check_seed) {
         struct kd_secret *seed = malloc(sizeof(*seed)), *add = malloc(sizeof(*add));
         int r = (seed && add) ? net_config_secrets(cfg, plugin_seed_file, seed, add, err)
-                              : fail(err, "out of memory");
+                              : net_fail(err, "out of memory");
         if (seed)
             kd_secret_wipe(seed);
         if (add)
@@ -557,7 +558,7 @@ out:
 
 bad_seed:
     net_config_wipe(cfg);
-    return fail(err, "wgvsock.seed: not valid base64 (or empty); create a seed with "
+    return net_fail(err, "wgvsock.seed: not valid base64 (or empty); create a seed with "
                 "head -c 32 /dev/urandom | base64");
 }
 

@@ -69,6 +69,9 @@ struct net_config {
  * now (CreateNetwork); without it (reloading saved state) a missing seed
  * file is not an error yet.  0, or -1 with a message for a person in err
  * (never containing a secret). */
+/* Writes a printf-style message for the user into err and returns -1. */
+int net_fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 int net_config_parse(struct net_config *cfg, const json_t *request,
                      const char *plugin_seed_file, bool check_seed,
                      char err[NET_ERR_MAX]);

@@ -19,17 +19,6 @@
 typedef int (*handler_fn)(struct plugin *p, const json_t *req, json_t **resp,
                           char err[NET_ERR_MAX]);
 
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char err[NET_ERR_MAX], const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, NET_ERR_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int h_activate(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     *resp = json_pack("{s:[s]}", "Implements", "NetworkDriver");
@@ -63,7 +52,7 @@ static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
         return -1;
     cfg = malloc(sizeof(*cfg));
     if (!cfg)
-        return fail(err, "out of memory");
+        return net_fail(err, "out of memory");
     if (net_config_parse(cfg, req, p->seed_file, true, err)) {
         free(cfg);
         return -1;
@@ -76,7 +65,7 @@ static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
     if (!saved) {
         net_config_wipe(cfg);
         free(cfg);
-        return fail(err, "out of memory");
+        return net_fail(err, "out of memory");
     }
     state_lock(p->state);
     /* Docker does not repeat CreateNetwork, but if it ever does (plugin
@@ -87,7 +76,7 @@ static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
         net_config_wipe(cfg);
         free(cfg);
         json_decref(saved);
-        return fail(err, "cannot save network state: %s", strerror(-ret));
+        return net_fail(err, "cannot save network state: %s", strerror(-ret));
     }
     pl_info("network %.12s: transport %s, peer %s, subnet %s%s", id,
             wg_transport_name(cfg->transport), cfg->peer_text, cfg->pool4,
