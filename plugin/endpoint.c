@@ -63,33 +63,26 @@ static void free_net_config(struct net_config *c)
 static int derive(struct plugin *p, const struct net_config *cfg, const char *addr4,
                   uint8_t priv[KD_KEY_LEN], uint8_t pub[KD_KEY_LEN], char err[NET_ERR_MAX])
 {
-    struct kd_secret *seed = malloc(sizeof(*seed)), *add = malloc(sizeof(*add));
+    struct net_secrets *s = NULL;
     struct kd_address addr;
     int ret = -1;
 
-    if (!seed || !add) {
-        net_fail(err, "out of memory");
-        goto out;
-    }
     if (kd_address_parse(&addr, addr4) || addr.family != AF_INET) {
         net_fail(err, "invalid IPv4 address '%.64s' for the endpoint", addr4);
         goto out;
     }
-    if (net_config_secrets(cfg, p->seed_file, seed, add, err))
+    s = net_secrets_load(cfg, p->seed_file, err);
+    if (!s)
         goto out;
-    if (kd_derive_private(priv, seed, add, &addr) || kd_public_from_private(pub, priv)) {
+    if (kd_derive_private(priv, &s->seed, &s->additional, &addr) ||
+        kd_public_from_private(pub, priv)) {
         sodium_memzero(priv, KD_KEY_LEN);
         net_fail(err, "key derivation failed");
         goto out;
     }
     ret = 0;
 out:
-    if (seed)
-        kd_secret_wipe(seed);
-    if (add)
-        kd_secret_wipe(add);
-    free(seed);
-    free(add);
+    net_secrets_free(s);
     return ret;
 }
 

@@ -250,6 +250,30 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
     return 0;
 }
 
+struct net_secrets *net_secrets_load(const struct net_config *cfg, const char *plugin_seed_file,
+                                     char err[NET_ERR_MAX])
+{
+    struct net_secrets *s = malloc(sizeof(*s));
+
+    if (!s) {
+        net_fail(err, "out of memory");
+        return NULL;
+    }
+    if (net_config_secrets(cfg, plugin_seed_file, &s->seed, &s->additional, err)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void net_secrets_free(struct net_secrets *s)
+{
+    if (s) {
+        sodium_memzero(s, sizeof(*s));
+        free(s);
+    }
+}
+
 /* Option value from the generic map by canonical name or alias; both given
  * with different values is an error (which one would the operator mean?). */
 static int get_opt(const json_t *generic, enum opt_id id, const char **out, char err[NET_ERR_MAX])
@@ -538,17 +562,10 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     }
 
     if (check_seed) {
-        struct kd_secret *seed = malloc(sizeof(*seed)), *add = malloc(sizeof(*add));
-        int r = (seed && add) ? net_config_secrets(cfg, plugin_seed_file, seed, add, err)
-                              : net_fail(err, "out of memory");
-        if (seed)
-            kd_secret_wipe(seed);
-        if (add)
-            kd_secret_wipe(add);
-        free(seed);
-        free(add);
-        if (r)
+        struct net_secrets *secrets = net_secrets_load(cfg, plugin_seed_file, err);
+        if (!secrets)
             goto out;
+        net_secrets_free(secrets);
     }
     ret = 0;
 out:

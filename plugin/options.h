@@ -82,6 +82,16 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
                        struct kd_secret *seed, struct kd_secret *additional,
                        char err[NET_ERR_MAX]);
 
+/* The same, in one heap block (each secret can be kilobytes: not for the
+ * stack of a request thread).  NULL with err set; free with
+ * net_secrets_free(), which wipes. */
+struct net_secrets {
+    struct kd_secret seed, additional;
+};
+struct net_secrets *net_secrets_load(const struct net_config *cfg, const char *plugin_seed_file,
+                                     char err[NET_ERR_MAX]);
+void net_secrets_free(struct net_secrets *s);
+
 /* Reads and decodes a base64 seed file (at most 16 KiB, whitespace around
  * the base64 allowed).  0, or -1 with err naming the file (not the content). */
 int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ERR_MAX]);
