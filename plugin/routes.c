@@ -159,10 +159,23 @@ static void set_body(struct route_reply *out, unsigned status, json_t *obj)
     memcpy(out->body + len, "\n", 2);
 }
 
+/* Error messages quote what the request sent (jansson's parse error, a bad
+ * address), and a quote can carry bytes that are not UTF-8 or be cut inside
+ * a character by the message buffer; jansson refuses such a string.  Then
+ * the message goes out with every non-ASCII byte as '?', never as a 500. */
 static void set_err(struct route_reply *out, unsigned status, const char *msg)
 {
     json_t *obj = json_pack("{s:s}", "Err", msg);
 
+    if (!obj) {
+        char ascii[NET_ERR_MAX + 16];
+        size_t i;
+
+        for (i = 0; msg[i] && i < sizeof(ascii) - 1; i++)
+            ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+        ascii[i] = '\0';
+        obj = json_pack("{s:s}", "Err", ascii);
+    }
     set_body(out, status, obj);
     json_decref(obj);
 }
