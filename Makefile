@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libsodium libb2 libcrypto libmicrohttpd jansson libnl-route-3.0 libmnl zlib
+PKGS    := libsodium libb2 libcrypto libmicrohttpd jansson libnl-route-3.0 libmnl zlib libdeflate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
