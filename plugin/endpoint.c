@@ -8,8 +8,6 @@
  * delays another's calls.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +24,6 @@
 void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
 {
     snprintf(out, PL_IFNAME_MAX, "wgv%.12s", endpoint_id);
-}
-
-int ep_get_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1], char err[NET_ERR_MAX])
-{
-    const char *s = json_string_value(json_object_get(req, key));
-
-    if (!s || !state_valid_id(s))
-        return net_fail(err, "malformed request: missing or invalid %s", key);
-    strcpy(out, s);
-    return 0;
 }
 
 /* Heap copy of a network's config, taken under the lock so that the slow
@@ -97,7 +85,7 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     int ret;
 
     memset(&ep, 0, sizeof(ep));
-    if (ep_get_id(req, "NetworkID", ep.net_id, err) || ep_get_id(req, "EndpointID", ep.id, err))
+    if (pl_request_id(req, "NetworkID", ep.net_id, err) || pl_request_id(req, "EndpointID", ep.id, err))
         return -1;
     iface = json_object_get(req, "Interface");
     if (!json_is_object(iface))
@@ -199,7 +187,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     void *dev = NULL;
     int ret = -1;
 
-    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+    if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
 
     state_lock(p->state);
@@ -288,7 +276,7 @@ int ep_leave(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ER
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
 
-    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+    if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
     /* The device stays until DeleteEndpoint: libnetwork moves the interface
      * back to the host under its SrcName after Leave, and a Join may follow.
@@ -324,7 +312,7 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
     struct pl_endpoint *e;
 
-    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+    if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
     state_lock(p->state);
     e = state_take_ep(p->state, ep_id);
@@ -349,7 +337,7 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     struct pl_endpoint *e;
     json_t *value = NULL;
 
-    if (ep_get_id(req, "NetworkID", net_id, err) || ep_get_id(req, "EndpointID", ep_id, err))
+    if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
     state_lock(p->state);
     e = state_find_ep(p->state, ep_id);
@@ -370,69 +358,4 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         return net_fail(err, "out of memory");
     *resp = json_pack("{s:o}", "Value", value);
     return *resp ? 0 : net_fail(err, "out of memory");
-}
-
-struct destroy_job {
-    struct plugin *p;
-    void *dev;
-    pthread_t thread;
-    bool started;
-};
-
-static void *destroy_thread(void *arg)
-{
-    struct destroy_job *j = arg;
-
-    j->p->tun->destroy(j->p->tun_ctx, j->dev);
-    return NULL;
-}
-
-/* In parallel: each destroy waits for its device's threads (a few hundred
- * ms), and Docker gives a stopping plugin only seconds before SIGKILL. */
-void plugin_destroy_devices(struct plugin *p)
-{
-    struct destroy_job *jobs = NULL;
-    size_t n = 0, cap = 0;
-
-    state_lock(p->state);
-    for (struct pl_endpoint *e = p->state->eps; e; e = e->next) {
-        if (!e->dev)
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct destroy_job *nj = realloc(jobs, ncap * sizeof(*nj));
-            if (!nj)
-                break;      /* the rest are destroyed one by one below */
-            jobs = nj;
-            cap = ncap;
-        }
-        jobs[n++] = (struct destroy_job){ .p = p, .dev = e->dev };
-        e->dev = NULL;
-    }
-    state_unlock(p->state);
-
-    for (size_t i = 0; i < n; i++)
-        jobs[i].started = pthread_create(&jobs[i].thread, NULL, destroy_thread, &jobs[i]) == 0;
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i].started)
-            pthread_join(jobs[i].thread, NULL);
-        else
-            destroy_thread(&jobs[i]);
-    }
-    free(jobs);
-
-    /* Anything left (allocation failure above): serially. */
-    for (;;) {
-        void *dev = NULL;
-
-        state_lock(p->state);
-        for (struct pl_endpoint *e = p->state->eps; e && !dev; e = e->next) {
-            dev = e->dev;
-            e->dev = NULL;
-        }
-        state_unlock(p->state);
-        if (!dev)
-            break;
-        p->tun->destroy(p->tun_ctx, dev);
-    }
 }

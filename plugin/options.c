@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +19,6 @@
 #include "plugin/options.h"
 
 #define SEED_FILE_MAX (16 * 1024)
-
-/* Formats a message for Docker's user into err; returns -1 so callers can
- * `return net_fail(err, ...)`. */
-int net_fail(char err[NET_ERR_MAX], const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, NET_ERR_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The options we know: canonical name and, where the Python driver had one,
  * its name, so its users keep their `docker network create` lines. */
@@ -441,7 +428,7 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         return net_fail(err, "missing option wgvsock.peer: the hub's address, e.g. "
                     "-o wgvsock.peer=host(2):8172 (vsock) or -o wgvsock.peer=192.0.2.1:51820");
     if (copy_str(cfg->peer_text, sizeof(cfg->peer_text), val[O_PEER]) ||
-        wg_endpoint_parse(&cfg->peer, val[O_PEER], cfg->transport == WG_TRANSPORT_VSOCK))
+        wg_sockaddr_parse(&cfg->peer, val[O_PEER], cfg->transport == WG_TRANSPORT_VSOCK))
         return net_fail(err, "wgvsock.peer: cannot parse '%.64s'; expected ADDRESS:PORT such as "
                     "host(2):8172, vm(16):51820, 0.0.0.2:8172 (vsock), 127.0.0.1:51820 or "
                     "[::1]:51820", val[O_PEER]);

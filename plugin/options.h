@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "keyderive/keyderive.h"
+#include "plugin/error.h"
 #include "wgcore/wgcore.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MAX */
 
@@ -25,7 +26,6 @@
 /* The engine's maximum: above it wg_device_create() refuses the MTU, and a
  * network accepting it would fail every Join instead of its create. */
 #define NET_MTU_MAX WG_TUN_MTU_MAX
-#define NET_ERR_MAX 512                 /* size of an error message buffer */
 #define NET_SEED_B64_MAX 5600           /* base64 of KD_SECRET_MAX bytes + slack */
 #define NET_PATH_MAX 4096
 #define NET_ADDR_TEXT_MAX 64            /* "ffff:...:ffff/128" fits */
@@ -38,8 +38,8 @@ enum net_seed_source {
 
 struct net_config {
     enum wg_transport_kind transport;
-    struct wg_endpoint peer;
-    char peer_text[WG_ENDPOINT_STR_MAX];      /* as the operator wrote it */
+    struct wg_sockaddr peer;
+    char peer_text[WG_SOCKADDR_STR_MAX];      /* as the operator wrote it */
     uint8_t peer_key[KD_KEY_LEN];
     enum net_seed_source seed_source;
     char seed_b64[NET_SEED_B64_MAX];          /* NET_SEED_OPTION only; secret */
@@ -69,9 +69,6 @@ struct net_config {
  * now (CreateNetwork); without it (reloading saved state) a missing seed
  * file is not an error yet.  0, or -1 with a message for a person in err
  * (never containing a secret). */
-/* Writes a printf-style message for the user into err and returns -1. */
-int net_fail(char err[NET_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 int net_config_parse(struct net_config *cfg, const json_t *request,
                      const char *plugin_seed_file, bool check_seed,
                      char err[NET_ERR_MAX]);

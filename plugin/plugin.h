@@ -1,8 +1,15 @@
 /* plugin.h - one running driver: its state, how it makes devices, and the
- * configuration that is the plugin's own rather than a network's. */
+ * configuration that is the plugin's own rather than a network's; and what
+ * its call handlers (network.c, endpoint.c) share.
+ *
+ * A handler takes the parsed request and returns 0 with a response object
+ * in *resp, or -1 with a message for a person in err (error.h). */
 #ifndef WGVSOCK_PLUGIN_PLUGIN_H
 #define WGVSOCK_PLUGIN_PLUGIN_H
 
+#include <jansson.h>
+
+#include "plugin/error.h"
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
 
@@ -19,5 +26,9 @@ struct plugin {
 
 /* Destroys every endpoint's device (shutdown); the state files stay. */
 void plugin_destroy_devices(struct plugin *p);
+
+/* Reads "NetworkID"/"EndpointID" (key) from req into out.  0 or -1 + err. */
+int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
+                  char err[NET_ERR_MAX]);
 
 #endif

@@ -1,18 +1,18 @@
-/* routes.c - dispatch of every libnetwork remote-driver call, and the
- * network-level calls themselves (the per-endpoint ones are endpoint.c).
+/* routes.c - the table of libnetwork remote-driver calls and their dispatch:
+ * parse the body, call the handler (network.c, endpoint.c, or one of the
+ * trivial answers here), turn its answer or error into the reply.
  *
  * Request bodies are untrusted: anything that is not the JSON object a call
  * expects gets a clear {"Err"} rather than a crash.  Bodies are never
  * logged (CreateNetwork may carry a seed); only the call and its IDs are,
  * at LOG_LEVEL=debug.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plugin/endpoint.h"
+#include "plugin/network.h"
 #include "plugin/log.h"
 #include "plugin/routes.h"
 
@@ -40,83 +40,6 @@ static int h_empty(struct plugin *p, const json_t *req, json_t **resp, char err[
     return 0;
 }
 
-static int h_create_network(struct plugin *p, const json_t *req, json_t **resp,
-                            char err[NET_ERR_MAX])
-{
-    char id[PL_ID_MAX + 1];
-    struct net_config *cfg;
-    json_t *saved;
-    int ret;
-
-    if (ep_get_id(req, "NetworkID", id, err))
-        return -1;
-    cfg = malloc(sizeof(*cfg));
-    if (!cfg)
-        return net_fail(err, "out of memory");
-    if (net_config_parse(cfg, req, p->seed_file, true, err)) {
-        free(cfg);
-        return -1;
-    }
-    /* What is saved is exactly what is parsed again at start-up. */
-    saved = json_pack("{s:i, s:s, s:O?, s:O?, s:O?}", "version", 1, "NetworkID", id,
-                      "Options", json_object_get(req, "Options"),
-                      "IPv4Data", json_object_get(req, "IPv4Data"),
-                      "IPv6Data", json_object_get(req, "IPv6Data"));
-    if (!saved) {
-        net_config_wipe(cfg);
-        free(cfg);
-        return net_fail(err, "out of memory");
-    }
-    state_lock(p->state);
-    /* Docker does not repeat CreateNetwork, but if it ever does (plugin
-     * re-enabled), the new request wins; existing endpoints stay. */
-    ret = state_add_net(p->state, id, cfg, saved);
-    state_unlock(p->state);
-    if (ret) {
-        net_config_wipe(cfg);
-        free(cfg);
-        json_decref(saved);
-        return net_fail(err, "cannot save network state: %s", strerror(-ret));
-    }
-    pl_info("network %.12s: transport %s, peer %s, subnet %s%s", id,
-            wg_transport_name(cfg->transport), cfg->peer_text, cfg->pool4,
-            cfg->internal ? ", internal" : "");
-    *resp = json_object();
-    return 0;
-}
-
-static int h_delete_network(struct plugin *p, const json_t *req, json_t **resp,
-                            char err[NET_ERR_MAX])
-{
-    char id[PL_ID_MAX + 1];
-
-    if (ep_get_id(req, "NetworkID", id, err))
-        return -1;
-    /* Docker deletes the endpoints first; anything left is ours to clean. */
-    for (;;) {
-        struct pl_endpoint *e = NULL;
-
-        state_lock(p->state);
-        for (struct pl_endpoint *i = p->state->eps; i; i = i->next)
-            if (!strcmp(i->net_id, id)) {
-                e = state_take_ep(p->state, i->id);
-                break;
-            }
-        state_unlock(p->state);
-        if (!e)
-            break;
-        if (e->dev)
-            p->tun->destroy(p->tun_ctx, e->dev);
-        free(e);
-    }
-    state_lock(p->state);
-    if (state_del_net(p->state, id) == 0)
-        pl_info("network %.12s deleted", id);
-    state_unlock(p->state);
-    *resp = json_object();
-    return 0;
-}
-
 static const struct route {
     const char *path;
     handler_fn fn;
@@ -124,8 +47,8 @@ static const struct route {
 } routes[] = {
     { "/Plugin.Activate", h_activate, false },
     { "/NetworkDriver.GetCapabilities", h_capabilities, false },
-    { "/NetworkDriver.CreateNetwork", h_create_network, true },
-    { "/NetworkDriver.DeleteNetwork", h_delete_network, true },
+    { "/NetworkDriver.CreateNetwork", network_create, true },
+    { "/NetworkDriver.DeleteNetwork", network_delete, true },
     { "/NetworkDriver.AllocateNetwork", h_empty, true },
     { "/NetworkDriver.FreeNetwork", h_empty, true },
     { "/NetworkDriver.CreateEndpoint", ep_create, true },

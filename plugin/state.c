@@ -265,6 +265,38 @@ struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id)
     return NULL;
 }
 
+size_t state_take_devices(struct pl_state *st, const char *net_id, bool forget, void **devs,
+                          size_t max)
+{
+    struct pl_endpoint **pp = &st->eps;
+    size_t n = 0;
+
+    state_lock(st);
+    while (*pp) {
+        struct pl_endpoint *e = *pp;
+
+        if (net_id && strcmp(e->net_id, net_id)) {
+            pp = &e->next;
+            continue;
+        }
+        if (e->dev) {
+            if (n == max)
+                break;
+            devs[n++] = e->dev;
+            e->dev = NULL;
+        }
+        if (!forget) {
+            pp = &e->next;
+            continue;
+        }
+        unlink_json(st, "endpoints", e->id);
+        *pp = e->next;
+        free(e);
+    }
+    state_unlock(st);
+    return n;
+}
+
 /* ---- loading ---- */
 
 static void set_aside(const char *path, const char *why)

@@ -87,4 +87,13 @@ int state_add_ep(struct pl_state *st, const struct pl_endpoint *ep);
  * destroys ep->dev and frees it with free().  NULL if unknown. */
 struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id);
 
+/* "Take the devices under the lock, destroy them outside it": takes the lock
+ * itself, moves the devices of every endpoint (net_id NULL) or of one
+ * network's endpoints into devs (at most max) and clears them there.  With
+ * forget, those endpoints are also removed as by state_take_ep() and freed
+ * (every matching one, with a device or not, unless max cut the call short).
+ * Returns how many devices were taken; while that is max, call again. */
+size_t state_take_devices(struct pl_state *st, const char *net_id, bool forget, void **devs,
+                          size_t max);
+
 #endif

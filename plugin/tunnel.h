@@ -6,7 +6,7 @@
 #ifndef WGVSOCK_PLUGIN_TUNNEL_H
 #define WGVSOCK_PLUGIN_TUNNEL_H
 
-#include "plugin/options.h"
+#include "plugin/error.h"
 #include "wgcore/wgcore.h"
 
 struct tunnel_spec {

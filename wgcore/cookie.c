@@ -39,7 +39,7 @@ void wg_cookie_checker_set_key(struct wg_cookie_checker *c, const uint8_t *publi
 
 /* The bytes of the source that a cookie binds to: address then port, as
  * they sit in the sockaddr (network order); a vsock source is CID + port. */
-static size_t source_bytes(uint8_t out[24], const struct wg_endpoint *src)
+static size_t source_bytes(uint8_t out[24], const struct wg_sockaddr *src)
 {
     switch (src->addr.sa.sa_family) {
     case AF_INET:
@@ -62,7 +62,7 @@ static size_t source_bytes(uint8_t out[24], const struct wg_endpoint *src)
 /* cookie = MAC(secret, source); the secret is regenerated when older than
  * COOKIE_SECRET_MAX_AGE, so a cookie lives at most two minutes. */
 static void make_cookie(uint8_t cookie[WG_COOKIE_LEN], struct wg_cookie_checker *c,
-                        const struct wg_endpoint *src, uint64_t now)
+                        const struct wg_sockaddr *src, uint64_t now)
 {
     uint8_t sb[24];
     size_t n = source_bytes(sb, src);
@@ -78,7 +78,7 @@ static void make_cookie(uint8_t cookie[WG_COOKIE_LEN], struct wg_cookie_checker 
 }
 
 enum wg_cookie_mac_state wg_cookie_validate(struct wg_cookie_checker *c, const uint8_t *msg,
-                                            size_t len, const struct wg_endpoint *src,
+                                            size_t len, const struct wg_sockaddr *src,
                                             bool check_cookie, uint64_t now)
 {
     uint8_t computed[WG_COOKIE_LEN], cookie[WG_COOKIE_LEN];
@@ -104,7 +104,7 @@ out:
 
 void wg_cookie_reply_create(struct wg_msg_cookie *dst, struct wg_cookie_checker *c,
                             const uint8_t *msg, size_t len, uint32_t sender_index,
-                            const struct wg_endpoint *src, uint64_t now)
+                            const struct wg_sockaddr *src, uint64_t now)
 {
     uint8_t cookie[WG_COOKIE_LEN];
 

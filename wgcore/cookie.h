@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 #include "wgcore/messages.h"
 
 enum wg_cookie_mac_state {
@@ -39,12 +39,12 @@ void wg_cookie_checker_destroy(struct wg_cookie_checker *c);
 void wg_cookie_checker_set_key(struct wg_cookie_checker *c, const uint8_t *public_key);
 /* msg is a whole handshake message of len bytes ending in the macs. */
 enum wg_cookie_mac_state wg_cookie_validate(struct wg_cookie_checker *c, const uint8_t *msg,
-                                            size_t len, const struct wg_endpoint *src,
+                                            size_t len, const struct wg_sockaddr *src,
                                             bool check_cookie, uint64_t now);
 /* The reply to msg (whose sender index is sender_index) from src. */
 void wg_cookie_reply_create(struct wg_msg_cookie *dst, struct wg_cookie_checker *c,
                             const uint8_t *msg, size_t len, uint32_t sender_index,
-                            const struct wg_endpoint *src, uint64_t now);
+                            const struct wg_sockaddr *src, uint64_t now);
 
 struct wg_cookie_maker {
     uint8_t message_mac1_key[32];

@@ -99,7 +99,7 @@ static bool stopping(struct wg_device *dev)
 
 /* ---- protocol <-> transport glue ---- */
 
-static void dev_emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
+static void dev_emit(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len)
 {
     struct wg_device *dev = ctx;
     struct wg_msg m = { .ep = *ep, .data = (uint8_t *)msg, .len = len };
@@ -108,7 +108,7 @@ static void dev_emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg
         (void)wg_transport_send(dev->transport, &m, 1);
 }
 
-static void dev_reconnected(void *ctx, const struct wg_endpoint *ep)
+static void dev_reconnected(void *ctx, const struct wg_sockaddr *ep)
 {
     struct wg_device *dev = ctx;
 
@@ -472,8 +472,8 @@ const char *wg_device_wait(struct wg_device *dev)
 
 /* ---- configuration ---- */
 
-int wg_device_convert_endpoint(enum wg_transport_kind kind, const struct wg_endpoint *in,
-                               struct wg_endpoint *out)
+int wg_device_convert_endpoint(enum wg_transport_kind kind, const struct wg_sockaddr *in,
+                               struct wg_sockaddr *out)
 {
     sa_family_t fam = in->addr.sa.sa_family;
 

@@ -9,7 +9,7 @@
  * (most-significant byte first, "0.0.0.2" = host(2)); an AF_VSOCK endpoint
  * on an IP device, an IPv6 one on a vsock or tcp4 device, an IPv4 one on a
  * tcp6 device, a port 0 or an unknown family are EINVAL.  0 or EINVAL. */
-int wg_device_convert_endpoint(enum wg_transport_kind kind, const struct wg_endpoint *in,
-                               struct wg_endpoint *out);
+int wg_device_convert_endpoint(enum wg_transport_kind kind, const struct wg_sockaddr *in,
+                               struct wg_sockaddr *out);
 
 #endif

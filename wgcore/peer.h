@@ -73,7 +73,7 @@ struct wg_peer {
     struct wg_handshake handshake;
     struct wg_cookie_maker cookie;
     struct wg_keypairs keypairs;
-    struct wg_endpoint endpoint;
+    struct wg_sockaddr endpoint;
     uint16_t persistent_keepalive;               /* seconds, 0 = off */
     uint64_t rx_bytes, tx_bytes;
     uint64_t last_handshake;                     /* monotonic ns, 0 = never */

@@ -506,7 +506,7 @@ static bool under_load(struct wg_proto *p, uint64_t now)
 }
 
 /* An authenticated handshake message from peer arrived from src. */
-static void handshake_authenticated(struct wg_peer *peer, const struct wg_endpoint *src,
+static void handshake_authenticated(struct wg_peer *peer, const struct wg_sockaddr *src,
                                     uint32_t len, uint64_t now)
 {
     peer->rx_bytes += len;
@@ -639,8 +639,8 @@ static void rx_handshake(struct wg_proto *p, struct wg_pkt *pkt, uint32_t type, 
         struct wg_msg_cookie reply;
 
         /* Prove your address first: a cookie reply, no DH. */
-        char eps[WG_ENDPOINT_STR_MAX];
-        wg_endpoint_format_human(&pkt->ep, eps);
+        char eps[WG_SOCKADDR_STR_MAX];
+        wg_sockaddr_format_human(&pkt->ep, eps);
         wg_log(WG_LOG_DEBUG, "under load: sending cookie reply to %s", eps);
         wg_cookie_reply_create(&reply, &p->cookie_checker, msg, pkt->len, wg_le32(msg + 4),
                                &pkt->ep, now);
@@ -656,8 +656,8 @@ static void rx_handshake(struct wg_proto *p, struct wg_pkt *pkt, uint32_t type, 
     else
         rx_response(p, pkt, now);
     if (pkt->verdict != WG_PKT_CONSUMED) {
-        char eps[WG_ENDPOINT_STR_MAX];
-        wg_endpoint_format_human(&pkt->ep, eps);
+        char eps[WG_SOCKADDR_STR_MAX];
+        wg_sockaddr_format_human(&pkt->ep, eps);
         wg_log(WG_LOG_DEBUG, "invalid handshake %s from %s",
                type == WG_MSG_INITIATION ? "initiation" : "response", eps);
     }
@@ -822,12 +822,12 @@ uint64_t wg_proto_tick(struct wg_proto *p, uint64_t now)
     return next;
 }
 
-void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_endpoint *ep, uint64_t now)
+void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_sockaddr *ep, uint64_t now)
 {
     pthread_rwlock_rdlock(&p->cfg_lock);
     for (struct wg_peer *peer = p->peers_head; peer; peer = peer->next) {
         pthread_mutex_lock(&peer->lock);
-        if (!peer->dead && wg_endpoint_equal(&peer->endpoint, ep)) {
+        if (!peer->dead && wg_sockaddr_equal(&peer->endpoint, ep)) {
             /* The keepalive reaches a peer that kept its session (the Go
              * side only lost the connection); a peer that restarted lost
              * it and would otherwise wait ~15 s for our data timeout:

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "wgcore/wgcore.h"
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 
 /* A packet buffer.  Plaintext IP packets are read into head + WG_PKT_HEADROOM
  * so sealing in place can prepend the 16-byte transport header and append
@@ -51,7 +51,7 @@ struct wg_pkt {
     uint8_t *head;                  /* buffer start (WG_PKT_CAP bytes) */
     uint32_t off;                   /* payload starts at head + off */
     uint32_t len;                   /* payload length */
-    struct wg_endpoint ep;          /* wire destination (tx) / source (rx) */
+    struct wg_sockaddr ep;          /* wire destination (tx) / source (rx) */
     enum wg_pkt_verdict verdict;
     /* private to the protocol between the stages */
     void *peer;
@@ -66,7 +66,7 @@ static inline uint8_t *wg_pkt_data(const struct wg_pkt *p) { return p->head + p-
  * through emit, at once, from whichever thread the protocol is running on. */
 struct wg_proto_io {
     void *ctx;
-    void (*emit)(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len);
+    void (*emit)(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len);
 };
 
 struct wg_proto;
@@ -105,7 +105,7 @@ uint64_t wg_proto_tick(struct wg_proto *p, uint64_t now);
  * (a keepalive on a live session, then a rate-limited handshake initiation,
  * since a peer that restarted lost the session) to the peer
  * using that endpoint. */
-void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_endpoint *ep, uint64_t now);
+void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_sockaddr *ep, uint64_t now);
 
 /* Monotonic clock in ns, the "now" the device passes in. */
 uint64_t wg_now(void);

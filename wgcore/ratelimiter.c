@@ -81,7 +81,7 @@ void wg_ratelimiter_free(struct wg_ratelimiter *rl)
     free(rl);
 }
 
-static bool make_key(const struct wg_endpoint *src, struct rl_key *k)
+static bool make_key(const struct wg_sockaddr *src, struct rl_key *k)
 {
     memset(k, 0, sizeof(*k));
     switch (src->addr.sa.sa_family) {
@@ -173,7 +173,7 @@ static bool ensure_pool(struct wg_ratelimiter *rl)
     return true;
 }
 
-bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct wg_endpoint *src, uint64_t now)
+bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct wg_sockaddr *src, uint64_t now)
 {
     struct rl_key k;
     bool ok;

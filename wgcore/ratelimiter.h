@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 
 #define WG_RATELIMIT_PPS 20u
 #define WG_RATELIMIT_BURST 5u
@@ -18,7 +18,7 @@ struct wg_ratelimiter;
 struct wg_ratelimiter *wg_ratelimiter_new(void);           /* NULL on ENOMEM */
 void wg_ratelimiter_free(struct wg_ratelimiter *rl);
 /* True if a handshake from src may be processed at time now (ns). */
-bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct wg_endpoint *src, uint64_t now);
+bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct wg_sockaddr *src, uint64_t now);
 /* Drop entries idle for more than a second; call from the timer tick. */
 void wg_ratelimiter_gc(struct wg_ratelimiter *rl, uint64_t now);
 /* Number of sources currently tracked (tests, statistics). */

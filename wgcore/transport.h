@@ -14,13 +14,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "wgcore/wgcore.h"
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 
 #define WG_MAX_MESSAGE 65535u      /* largest WireGuard message on any transport */
 #define WG_BATCH_MAX 64            /* messages per batch in either direction */
 
 struct wg_msg {
-    struct wg_endpoint ep;          /* destination (send) or source (receive) */
+    struct wg_sockaddr ep;          /* destination (send) or source (receive) */
     uint8_t *data;
     uint32_t len;
 };
@@ -34,7 +34,7 @@ typedef void (*wg_transport_rx_fn)(void *ctx, struct wg_msg *msgs, unsigned n);
  * came up again after a break, so the engine can send an authenticated
  * packet right away (the Go peer can only reach us on a connection we dial).
  * NULL for UDP. */
-typedef void (*wg_transport_reconnect_fn)(void *ctx, const struct wg_endpoint *ep);
+typedef void (*wg_transport_reconnect_fn)(void *ctx, const struct wg_sockaddr *ep);
 
 struct wg_transport_params {
     enum wg_transport_kind kind;

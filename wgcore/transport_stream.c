@@ -81,7 +81,7 @@ enum conn_state { CONN_DIALING, CONN_UP, CONN_BACKOFF };
 struct conn {
     struct conn *hnext;
     struct conn *dead_next;
-    struct wg_endpoint remote;
+    struct wg_sockaddr remote;
     int fd;
     enum conn_state state;
     bool dialed;            /* ours: redial when it breaks */
@@ -123,7 +123,7 @@ struct stream_transport {
     /* epoll thread only */
     struct conn *dead;
     struct wg_msg rx[WG_BATCH_MAX];
-    struct wg_endpoint notify[WG_BATCH_MAX];
+    struct wg_sockaddr notify[WG_BATCH_MAX];
     unsigned n_notify;
 };
 
@@ -148,7 +148,7 @@ static uint32_t rnd(struct stream_transport *t, uint32_t below)
 
 /* A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; the engine
  * and wg(8) know them as a.b.c.d. */
-static void normalize(struct wg_endpoint *ep)
+static void normalize(struct wg_sockaddr *ep)
 {
     if (ep->addr.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep->addr.in6.sin6_addr)) {
         struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = ep->addr.in6.sin6_port };
@@ -168,7 +168,7 @@ static bool family_ok(const struct stream_transport *t, int family)
     return family == t->family;
 }
 
-static unsigned ep_hash(const struct wg_endpoint *ep)
+static unsigned ep_hash(const struct wg_sockaddr *ep)
 {
     uint32_t h = 2166136261u;
     const uint8_t *p;
@@ -192,10 +192,10 @@ static unsigned ep_hash(const struct wg_endpoint *ep)
     return h % STREAM_HASH_BUCKETS;
 }
 
-static struct conn *conn_find(struct stream_transport *t, const struct wg_endpoint *ep)
+static struct conn *conn_find(struct stream_transport *t, const struct wg_sockaddr *ep)
 {
     for (struct conn *c = t->buckets[ep_hash(ep)]; c; c = c->hnext)
-        if (wg_endpoint_equal(&c->remote, ep))
+        if (wg_sockaddr_equal(&c->remote, ep))
             return c;
     return NULL;
 }
@@ -214,9 +214,9 @@ static void conn_unhash(struct stream_transport *t, struct conn *c)
 
 static void log_conn(enum wg_log_level lvl, const char *what, const struct conn *c, int err)
 {
-    char a[WG_ENDPOINT_STR_MAX];
+    char a[WG_SOCKADDR_STR_MAX];
 
-    wg_endpoint_format_human(&c->remote, a);
+    wg_sockaddr_format_human(&c->remote, a);
     if (err)
         wg_log(lvl, "stream %s %s: %s", what, a, strerror(err));
     else
@@ -288,7 +288,7 @@ static int vsock_bind16(int fd, uint32_t seed, uint32_t lo, uint32_t hi, uint16_
 
 /* ---- connection lifecycle (t->lock held) ---- */
 
-static struct conn *conn_new(struct stream_transport *t, const struct wg_endpoint *ep, bool dialed)
+static struct conn *conn_new(struct stream_transport *t, const struct wg_sockaddr *ep, bool dialed)
 {
     struct conn *c;
     unsigned h;
@@ -398,7 +398,7 @@ static void conn_dial(struct stream_transport *t, struct conn *c)
         /* if no 16-bit port is free, connect() still binds a 32-bit one */
         (void)vsock_bind16(fd, rnd(t, 0xffffffffu), VSOCK_DIAL_PORT_LO, VSOCK_DIAL_PORT_HI, &src);
     }
-    r = connect(fd, &c->remote.addr.sa, wg_endpoint_socklen(&c->remote));
+    r = connect(fd, &c->remote.addr.sa, wg_sockaddr_socklen(&c->remote));
     if (r < 0 && errno != EINPROGRESS) {
         log_conn(WG_LOG_VERBOSE, "connect to", c, errno);
         close(fd);
@@ -560,7 +560,7 @@ static unsigned stream_send(struct wg_transport *base, const struct wg_msg *msgs
 static void accept_all(struct stream_transport *t)
 {
     for (int i = 0; i < 64; i++) {
-        struct wg_endpoint ep;
+        struct wg_sockaddr ep;
         socklen_t alen = sizeof(ep.addr);
         struct conn *c, *old;
         int fd;
@@ -776,9 +776,9 @@ static void *stream_thread(void *arg)
             free(c);
         }
         for (unsigned i = 0; i < t->n_notify; i++) {
-            char a[WG_ENDPOINT_STR_MAX];
+            char a[WG_SOCKADDR_STR_MAX];
 
-            wg_endpoint_format_human(&t->notify[i], a);
+            wg_sockaddr_format_human(&t->notify[i], a);
             wg_log(WG_LOG_VERBOSE, "stream reconnected to %s", a);
             if (t->base.params.reconnected)
                 t->base.params.reconnected(t->base.params.ctx, &t->notify[i]);
@@ -792,7 +792,7 @@ static void *stream_thread(void *arg)
 
 static int open_listener(struct stream_transport *t, uint16_t want, uint32_t fwmark, uint16_t *bound)
 {
-    struct wg_endpoint a;
+    struct wg_sockaddr a;
     socklen_t alen;
     int fd, one = 1, zero = 0, family = t->family, err;
 
@@ -842,7 +842,7 @@ static int open_listener(struct stream_transport *t, uint16_t want, uint32_t fwm
             close(fd);
             return r;
         }
-    } else if (bind(fd, &a.addr.sa, wg_endpoint_socklen(&a)) < 0) {
+    } else if (bind(fd, &a.addr.sa, wg_sockaddr_socklen(&a)) < 0) {
         goto fail;
     }
     if (listen(fd, 128) < 0)

@@ -39,7 +39,7 @@ struct udp_sock {
     uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE */
     struct mmsghdr hdrs[WG_BATCH_MAX];
     struct iovec iov[WG_BATCH_MAX];
-    struct wg_endpoint from[WG_BATCH_MAX];
+    struct wg_sockaddr from[WG_BATCH_MAX];
     struct wg_msg msgs[WG_BATCH_MAX];
 };
 
@@ -74,7 +74,7 @@ static int set_mark(int fd, uint32_t fwmark)
 /* Returns a bound socket or -errno; *port gets the bound port. */
 static int open_socket(int family, uint16_t *port, uint32_t fwmark)
 {
-    struct wg_endpoint a;
+    struct wg_sockaddr a;
     socklen_t alen;
     int fd, one = 1, err;
 
@@ -96,7 +96,7 @@ static int open_socket(int family, uint16_t *port, uint32_t fwmark)
     if (fwmark && set_mark(fd, fwmark) < 0)
         goto fail;
     set_bufs(fd);
-    if (bind(fd, &a.addr.sa, wg_endpoint_socklen(&a)) < 0)
+    if (bind(fd, &a.addr.sa, wg_sockaddr_socklen(&a)) < 0)
         goto fail;
     alen = sizeof(a.addr);
     if (getsockname(fd, &a.addr.sa, &alen) < 0)
@@ -357,7 +357,7 @@ static unsigned udp_send(struct wg_transport *base, const struct wg_msg *msgs, u
         iov[i].iov_len = m->len;
         memset(h, 0, sizeof(*h));
         h->msg_hdr.msg_name = (void *)&m->ep.addr;
-        h->msg_hdr.msg_namelen = wg_endpoint_socklen(&m->ep);
+        h->msg_hdr.msg_namelen = wg_sockaddr_socklen(&m->ep);
         h->msg_hdr.msg_iov = &iov[i];
         h->msg_hdr.msg_iovlen = 1;
     }

@@ -262,7 +262,7 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
     case K_ENDPOINT:
         /* IP text stays AF_INET here; a vsock device reads it as a CID.
          * The vsock names (host(2):P, vm(N):P) come out as AF_VSOCK. */
-        if (wg_endpoint_parse(&p->endpoint, v, false))
+        if (wg_sockaddr_parse(&p->endpoint, v, false))
             return EINVAL;
         p->has_endpoint = true;
         return 0;
@@ -368,7 +368,7 @@ void wg_uapi_config_free(struct wg_device_config *cfg)
 
 /* Generous upper bounds for one line of each kind. */
 #define DEVICE_LINES_MAX 256
-#define PEER_LINES_MAX (4 * 80 + 6 * 48 + WG_ENDPOINT_STR_MAX)
+#define PEER_LINES_MAX (4 * 80 + 6 * 48 + WG_SOCKADDR_STR_MAX)
 #define ALLOWEDIP_LINE_MAX (sizeof("allowed_ip=/128\n") + INET6_ADDRSTRLEN)
 
 struct out {
@@ -443,9 +443,9 @@ char *wg_uapi_format_get_reserve(const struct wg_device_info *info, size_t reser
          * dialled back anyway, so the endpoint is left out. */
         if (p->has_endpoint && p->endpoint.addr.sa.sa_family != AF_UNSPEC &&
             !(p->endpoint.addr.sa.sa_family == AF_VSOCK && p->endpoint.addr.vm.svm_port > 65535)) {
-            char ep[WG_ENDPOINT_STR_MAX];
+            char ep[WG_SOCKADDR_STR_MAX];
 
-            wg_endpoint_format(&p->endpoint, ep);
+            wg_sockaddr_format(&p->endpoint, ep);
             put_fmt(&o, "endpoint=%s\n", ep);
         }
         put_fmt(&o, "last_handshake_time_sec=%lld\n", (long long)p->last_handshake.tv_sec);

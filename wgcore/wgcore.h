@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 
 #define WG_KEY_LEN 32
 #define WG_DEFAULT_MTU 1420
@@ -73,7 +73,7 @@ struct wg_peer_config {
     bool has_preshared_key;
     uint8_t preshared_key[WG_KEY_LEN];   /* all zero: remove the psk */
     bool has_endpoint;
-    struct wg_endpoint endpoint;
+    struct wg_sockaddr endpoint;
     bool has_persistent_keepalive;
     uint16_t persistent_keepalive;       /* seconds, 0 = off */
     bool replace_allowed_ips;
@@ -107,7 +107,7 @@ struct wg_peer_info {
     bool has_preshared_key;
     uint8_t preshared_key[WG_KEY_LEN];
     bool has_endpoint;
-    struct wg_endpoint endpoint;
+    struct wg_sockaddr endpoint;
     uint16_t persistent_keepalive;
     struct timespec last_handshake;      /* CLOCK_REALTIME; 0/0 = never */
     uint64_t rx_bytes, tx_bytes;         /* wire bytes, as kernel WireGuard */

@@ -43,7 +43,7 @@
 
 static uint8_t bufs[BATCH][WG_PKT_CAP];
 static struct wg_pkt pkts[BATCH];
-static struct wg_endpoint srcs[4];
+static struct wg_sockaddr srcs[4];
 static uint8_t our_priv[32], our_pub[32], peer_pub[32], mac1_key[32], cookie_key[32];
 static bool ready;
 
@@ -56,10 +56,10 @@ static struct {
     uint8_t sent_mac1[BATCH][16];   /* mac1 of each packet as sent */
 } st;
 
-static int src_index(const struct wg_endpoint *ep)
+static int src_index(const struct wg_sockaddr *ep)
 {
     for (int i = 0; i < 4; i++)
-        if (wg_endpoint_equal(ep, &srcs[i]))
+        if (wg_sockaddr_equal(ep, &srcs[i]))
             return i;
     return -1;
 }
@@ -67,7 +67,7 @@ static int src_index(const struct wg_endpoint *ep)
 /* Open a cookie reply as the initiator would: XChaCha20-Poly1305 under
  * HASH("cookie--" || our_pub), associated data = mac1 of the message it
  * answers (one of this batch's). */
-static void take_cookie(const struct wg_endpoint *ep, const uint8_t *msg)
+static void take_cookie(const struct wg_sockaddr *ep, const uint8_t *msg)
 {
     int s = src_index(ep);
     uint8_t cookie[16];
@@ -85,7 +85,7 @@ static void take_cookie(const struct wg_endpoint *ep, const uint8_t *msg)
     }
 }
 
-static void emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
+static void emit(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len)
 {
     CHECK(st.armed);
     CHECK(len == 64);
@@ -93,7 +93,7 @@ static void emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, ui
     CHECK(++st.emitted <= st.n_batch);
     bool known = false;
     for (unsigned i = 0; i < st.n_batch; i++)
-        known |= wg_endpoint_equal(ep, &pkts[i].ep);
+        known |= wg_sockaddr_equal(ep, &pkts[i].ep);
     CHECK(known);
     take_cookie(ep, msg);
 #ifdef FUZZ_PROTO_RX_TRACE

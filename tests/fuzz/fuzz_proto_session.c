@@ -43,7 +43,7 @@ static bool seen_add(uint64_t id)
 }
 
 /* One message into A from `from`, with A's delivery properties checked. */
-static void rx_a(const struct wg_endpoint *from, const uint8_t *msg, uint32_t len, bool junk)
+static void rx_a(const struct wg_sockaddr *from, const uint8_t *msg, uint32_t len, bool junk)
 {
     uint32_t idx = len >= 16 ? wg_le32(msg + 4) : 0;
     uint64_t ctr = len >= 16 ? wg_le64(msg + 8) : 0;
@@ -136,8 +136,8 @@ static void keep_bounded(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct wg_endpoint *srcs[2] = { &B.addr, NULL };
-    struct wg_endpoint stranger;
+    static const struct wg_sockaddr *srcs[2] = { &B.addr, NULL };
+    struct wg_sockaddr stranger;
     size_t pos = 0;
 
     if (sodium_init() < 0)

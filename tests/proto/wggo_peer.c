@@ -24,7 +24,7 @@
 static int sock;
 static unsigned cookies_sent;
 
-static void emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *m, uint32_t len)
+static void emit(void *ctx, const struct wg_sockaddr *ep, const uint8_t *m, uint32_t len)
 {
     (void)ctx;
     if (m[0] == 3)

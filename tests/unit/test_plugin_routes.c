@@ -25,6 +25,7 @@
 #define PEERKEY "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 #define SEED    "dGVzdHNlZWQtdGVzdHNlZWQtdGVzdHNlZWQtMTIzNA=="
 #define NET     "4f1d2c3b4a5968778695a4b3c2d1e0f0f1e2d3c4b5a69788796a5b4c3d2e1f00"
+#define NET2    "5f1d2c3b4a5968778695a4b3c2d1e0f0f1e2d3c4b5a69788796a5b4c3d2e1f00"
 #define EP      "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9"
 #define EP2     "1111222233334444555566667777888899990000aaaabbbbccccddddeeeeffff"
 
@@ -680,21 +681,58 @@ static void test_create_network_again(void **state)
     assert_int_equal(fake.last.mtu, 1300);
 }
 
+/* More devices than plugin.c destroys in one parallel batch (64). */
 static void test_shutdown_destroys_all(void **state)
 {
     char ep[32];
 
     expect_ok("/NetworkDriver.CreateNetwork", create_net_body(NET, NULL, false, false));
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 70; i++) {
         snprintf(ep, sizeof(ep), "ep%02d", i);
         expect_ok("/NetworkDriver.CreateEndpoint",
                   create_ep_body(NET, ep, fmt("10.77.0.%d/24", 10 + i), "", ""));
         expect_ok("/NetworkDriver.Join", join_body(NET, ep));
     }
-    assert_int_equal(fake.live, 40);
+    assert_int_equal(fake.live, 70);
     plugin_destroy_devices(&pl);
     assert_int_equal(fake.live, 0);
-    assert_int_equal(fake.destroys, 40);
+    assert_int_equal(fake.destroys, 70);
+}
+
+/* DeleteNetwork with more joined endpoints left than network.c takes from
+ * the state at once (16): every device goes, and every endpoint with it,
+ * joined or not; another network's endpoints stay. */
+static void test_delete_network_takes_all(void **state)
+{
+    char ep[32];
+    json_t *r;
+
+    expect_ok("/NetworkDriver.CreateNetwork", create_net_body(NET, NULL, false, false));
+    expect_ok("/NetworkDriver.CreateNetwork", create_net_body(NET2, NULL, false, false));
+    expect_ok("/NetworkDriver.CreateEndpoint",
+              create_ep_body(NET2, "other", "10.77.0.200/24", "", ""));
+    expect_ok("/NetworkDriver.Join", join_body(NET2, "other"));
+    for (int i = 0; i < 40; i++) {
+        snprintf(ep, sizeof(ep), "ep%02d", i);
+        expect_ok("/NetworkDriver.CreateEndpoint",
+                  create_ep_body(NET, ep, fmt("10.77.0.%d/24", 10 + i), "", ""));
+        if (i % 4)
+            expect_ok("/NetworkDriver.Join", join_body(NET, ep));
+    }
+    assert_int_equal(fake.live, 31);
+    expect_ok("/NetworkDriver.DeleteNetwork", fmt("{\"NetworkID\":\"%s\"}", NET));
+    assert_int_equal(fake.live, 1);
+    assert_int_equal(fake.destroys, 30);
+    for (int i = 0; i < 40; i++) {
+        snprintf(ep, sizeof(ep), "ep%02d", i);
+        state_lock(pl.state);
+        assert_null(state_find_ep(pl.state, ep));
+        state_unlock(pl.state);
+    }
+    r = call_status("/NetworkDriver.EndpointOperInfo",
+                    fmt("{\"NetworkID\":\"%s\",\"EndpointID\":\"other\"}", NET2), 200);
+    assert_true(json_is_true(json_object_get(json_object_get(r, "Value"), "Joined")));
+    json_decref(r);
 }
 
 /* ---- the HTTP server on its unix socket (no root needed) ---- */
@@ -870,6 +908,7 @@ int main(void)
         T(test_restart),
         T(test_create_network_again),
         T(test_shutdown_destroys_all),
+        T(test_delete_network_takes_all),
         T(test_server_socket_rules),
         T(test_server_http),
     };

@@ -21,10 +21,10 @@ static struct wg_cookie_checker checker;
 static struct wg_cookie_maker maker;
 static uint8_t pub[32];
 static uint8_t msg[WG_MSG_INITIATION_LEN];
-static struct wg_endpoint src4, src4_port, src4_other, src6, srcvm;
+static struct wg_sockaddr src4, src4_port, src4_other, src6, srcvm;
 static uint64_t now = 1000 * SEC;
 
-static void ep4(struct wg_endpoint *ep, const char *ip, uint16_t port)
+static void ep4(struct wg_sockaddr *ep, const char *ip, uint16_t port)
 {
     memset(ep, 0, sizeof(*ep));
     ep->addr.in.sin_family = AF_INET;
@@ -67,13 +67,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static enum wg_cookie_mac_state validate(const struct wg_endpoint *src, bool load)
+static enum wg_cookie_mac_state validate(const struct wg_sockaddr *src, bool load)
 {
     return wg_cookie_validate(&checker, msg, sizeof(msg), src, load, now);
 }
 
 /* maker gets a cookie reply from the checker for a message sent from src */
-static int get_cookie(const struct wg_endpoint *src)
+static int get_cookie(const struct wg_sockaddr *src)
 {
     struct wg_msg_cookie reply;
 
@@ -114,7 +114,7 @@ static void test_mac1(void **state)
 
 static void test_cookie_roundtrip(void **state)
 {
-    const struct wg_endpoint *srcs[] = { &src4, &src6, &srcvm };
+    const struct wg_sockaddr *srcs[] = { &src4, &src6, &srcvm };
 
     (void)state;
     for (unsigned i = 0; i < 3; i++) {

@@ -541,7 +541,7 @@ static void test_apply_errors(void **state)
 
 static void test_convert_endpoint(void **state)
 {
-    struct wg_endpoint in, out;
+    struct wg_sockaddr in, out;
 
     memset(&in, 0, sizeof(in));
     in.addr.in.sin_family = AF_INET;
@@ -555,7 +555,7 @@ static void test_convert_endpoint(void **state)
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), 0);
     assert_int_equal(out.addr.vm.svm_cid, 0x01020304);
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), 0);
-    assert_true(wg_endpoint_equal(&in, &out));
+    assert_true(wg_sockaddr_equal(&in, &out));
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP4, &in, &out), 0);
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP6, &in, &out), EINVAL);
     in.addr.in.sin_port = 0;

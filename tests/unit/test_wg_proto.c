@@ -25,7 +25,7 @@ static void test_handshake_and_data(void **state)
     assert_int_equal(A.out[0].len, WG_MSG_INITIATION_LEN);
     assert_int_equal(A.out[0].data[0], 1);
     assert_memory_equal(A.out[0].data + 1, "\0\0\0", 3);
-    assert_true(wg_endpoint_equal(&A.out[0].ep, &B.addr));
+    assert_true(wg_sockaddr_equal(&A.out[0].ep, &B.addr));
 
     h_deliver(&A, &B);
     assert_int_equal(B.n_out, 1);
@@ -33,7 +33,7 @@ static void test_handshake_and_data(void **state)
     assert_int_equal(B.out[0].data[0], 2);
     /* the response's receiver index is the initiation's sender index */
     assert_memory_equal(B.out[0].data + 8, A.out[0].data + 4, 4);
-    assert_true(wg_endpoint_equal(&B.out[0].ep, &A.addr));
+    assert_true(wg_sockaddr_equal(&B.out[0].ep, &A.addr));
 
     h_deliver(&B, &A);
     /* The staged packet is flushed: 120 bytes of IP -> padded to 128. */
@@ -271,7 +271,7 @@ static void test_allowed_ips_source_filter(void **state)
 
 static void test_roaming(void **state)
 {
-    struct wg_endpoint moved;
+    struct wg_sockaddr moved;
     struct wg_device_info info = { 0 };
 
     (void)state;
@@ -283,28 +283,28 @@ static void test_roaming(void **state)
     h_drop_out(&A);
     assert_int_equal(B.last_verdict, WG_PKT_DELIVER);
     assert_int_equal(h_send_ip(&B, &A, 10), WG_PKT_SEND);
-    assert_true(wg_endpoint_equal(&B.out[0].ep, &moved));
+    assert_true(wg_sockaddr_equal(&B.out[0].ep, &moved));
     assert_int_equal(wg_proto_get(B.p, &info, h_now), 0);
     assert_int_equal(info.n_peers, 1);
-    assert_true(wg_endpoint_equal(&info.peers[0].endpoint, &moved));
+    assert_true(wg_sockaddr_equal(&info.peers[0].endpoint, &moved));
     free(info.peers[0].allowed_ips);
     free(info.peers);
 
     /* an unauthenticated packet from elsewhere changes nothing */
-    struct wg_endpoint evil;
+    struct wg_sockaddr evil;
     uint8_t junk[64] = { 4 };
     h_ep(&evil, "203.0.113.66", 666);
     memcpy(junk + 4, B.out[0].data + 4, 4);
     h_drop_out(&B);
     h_rx(&B, &evil, junk, sizeof(junk));
     assert_int_equal(h_send_ip(&B, &A, 10), WG_PKT_SEND);
-    assert_true(wg_endpoint_equal(&B.out[0].ep, &moved));
+    assert_true(wg_sockaddr_equal(&B.out[0].ep, &moved));
 }
 
 static void test_cookie_under_load(void **state)
 {
     uint8_t junk[WG_MSG_INITIATION_LEN];
-    struct wg_endpoint flooder;
+    struct wg_sockaddr flooder;
 
     (void)state;
     h_ep(&flooder, "203.0.113.9", 9999);
@@ -322,7 +322,7 @@ static void test_cookie_under_load(void **state)
     assert_int_equal(B.n_out, 1);
     assert_int_equal(B.out[0].len, WG_MSG_COOKIE_LEN);
     assert_int_equal(B.out[0].data[0], 3);
-    assert_true(wg_endpoint_equal(&B.out[0].ep, &A.addr));
+    assert_true(wg_sockaddr_equal(&B.out[0].ep, &A.addr));
     h_deliver(&B, &A);
     assert_int_equal(A.last_verdict, WG_PKT_CONSUMED);
     assert_int_equal(A.n_out, 0);
@@ -351,7 +351,7 @@ static void test_cookie_under_load(void **state)
     h_rx(&B, &flooder, A.out[0].data, A.out[0].len);
     assert_int_equal(B.n_out, 1);
     assert_int_equal(B.out[0].len, WG_MSG_COOKIE_LEN);
-    assert_true(wg_endpoint_equal(&B.out[0].ep, &flooder));
+    assert_true(wg_sockaddr_equal(&B.out[0].ep, &flooder));
 }
 
 static void test_not_under_load_no_cookie(void **state)
@@ -366,7 +366,7 @@ static void test_not_under_load_no_cookie(void **state)
 
 static void test_low_order_keys(void **state)
 {
-    struct wg_endpoint ep;
+    struct wg_sockaddr ep;
     uint8_t inner[4] = { 10, 9, 0, 0 };
 
     (void)state;
@@ -379,7 +379,7 @@ static void test_low_order_keys(void **state)
     }
     h_advance(200 * WG_NSEC_PER_SEC, &A, NULL);
     for (unsigned i = 0; i < A.n_out; i++)
-        assert_false(wg_endpoint_equal(&A.out[i].ep, &ep));
+        assert_false(wg_sockaddr_equal(&A.out[i].ep, &ep));
     /* The good peer is still fine. */
     h_drop_out(&A);
     h_handshake(&A, &B);
@@ -586,8 +586,8 @@ static void test_many_peers_routing(void **state)
     h_send_ip(&A, &B, 10);
     h_send_ip(&A, &C, 10);
     assert_int_equal(A.n_out, 2);
-    assert_true(wg_endpoint_equal(&A.out[0].ep, &B.addr));
-    assert_true(wg_endpoint_equal(&A.out[1].ep, &C.addr));
+    assert_true(wg_sockaddr_equal(&A.out[0].ep, &B.addr));
+    assert_true(wg_sockaddr_equal(&A.out[1].ep, &C.addr));
     h_node_free(&C);
 }
 
@@ -717,18 +717,18 @@ static void test_large_config(void **state)
 struct cnode {
     struct wg_proto *p;
     uint8_t priv[32], pub[32];
-    struct wg_endpoint addr;
+    struct wg_sockaddr addr;
     uint8_t inner[4];
     struct cnode *other;
     pthread_mutex_t mu;             /* inbox */
     unsigned head, n;
-    struct { struct wg_endpoint from; uint32_t len; uint8_t data[C_MSG]; } in[C_SLOTS];
+    struct { struct wg_sockaddr from; uint32_t len; uint8_t data[C_MSG]; } in[C_SLOTS];
     atomic_uint delivered;
 };
 
 static atomic_bool c_stop;
 
-static void c_push(struct cnode *to, const struct wg_endpoint *from, const uint8_t *msg,
+static void c_push(struct cnode *to, const struct wg_sockaddr *from, const uint8_t *msg,
                    uint32_t len)
 {
     pthread_mutex_lock(&to->mu);
@@ -741,7 +741,7 @@ static void c_push(struct cnode *to, const struct wg_endpoint *from, const uint8
     pthread_mutex_unlock(&to->mu);
 }
 
-static void c_emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
+static void c_emit(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len)
 {
     struct cnode *n = ctx;
 

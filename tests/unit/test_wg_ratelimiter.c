@@ -17,9 +17,9 @@
 #define SEC 1000000000ull
 #define COST (SEC / WG_RATELIMIT_PPS)
 
-static struct wg_endpoint v4(const char *ip, uint16_t port)
+static struct wg_sockaddr v4(const char *ip, uint16_t port)
 {
-    struct wg_endpoint e;
+    struct wg_sockaddr e;
     memset(&e, 0, sizeof(e));
     e.addr.in.sin_family = AF_INET;
     e.addr.in.sin_port = htons(port);
@@ -27,9 +27,9 @@ static struct wg_endpoint v4(const char *ip, uint16_t port)
     return e;
 }
 
-static struct wg_endpoint v6(const char *ip, uint16_t port)
+static struct wg_sockaddr v6(const char *ip, uint16_t port)
 {
-    struct wg_endpoint e;
+    struct wg_sockaddr e;
     memset(&e, 0, sizeof(e));
     e.addr.in6.sin6_family = AF_INET6;
     e.addr.in6.sin6_port = htons(port);
@@ -37,9 +37,9 @@ static struct wg_endpoint v6(const char *ip, uint16_t port)
     return e;
 }
 
-static struct wg_endpoint vm(unsigned cid, unsigned port)
+static struct wg_sockaddr vm(unsigned cid, unsigned port)
 {
-    struct wg_endpoint e;
+    struct wg_sockaddr e;
     memset(&e, 0, sizeof(e));
     e.addr.vm.svm_family = AF_VSOCK;
     e.addr.vm.svm_cid = cid;
@@ -48,7 +48,7 @@ static struct wg_endpoint vm(unsigned cid, unsigned port)
 }
 
 /* How many of n back-to-back packets at time now are allowed. */
-static unsigned burst(struct wg_ratelimiter *rl, const struct wg_endpoint *e, uint64_t now, unsigned n)
+static unsigned burst(struct wg_ratelimiter *rl, const struct wg_sockaddr *e, uint64_t now, unsigned n)
 {
     unsigned ok = 0;
     for (unsigned i = 0; i < n; i++)
@@ -59,7 +59,7 @@ static unsigned burst(struct wg_ratelimiter *rl, const struct wg_endpoint *e, ui
 static void test_burst_and_refill(void **state)
 {
     struct wg_ratelimiter *rl = wg_ratelimiter_new();
-    struct wg_endpoint a = v4("192.0.2.1", 1000);
+    struct wg_sockaddr a = v4("192.0.2.1", 1000);
     uint64_t t = 1000 * SEC;
 
     assert_non_null(rl);
@@ -95,32 +95,32 @@ static void test_grouping(void **state)
     uint64_t t = 5 * SEC;
 
     /* IPv4: one bucket per address, whatever the port. */
-    struct wg_endpoint a1 = v4("198.51.100.7", 1), a2 = v4("198.51.100.7", 2);
-    struct wg_endpoint b = v4("198.51.100.8", 1);
+    struct wg_sockaddr a1 = v4("198.51.100.7", 1), a2 = v4("198.51.100.7", 2);
+    struct wg_sockaddr b = v4("198.51.100.8", 1);
     assert_int_equal(burst(rl, &a1, t, 3), 3);
     assert_int_equal(burst(rl, &a2, t, 5), 2);
     assert_int_equal(burst(rl, &b, t, 10), WG_RATELIMIT_BURST);
 
     /* IPv6: one bucket per /64. */
-    struct wg_endpoint s1 = v6("2001:db8:1:2::1", 1), s2 = v6("2001:db8:1:2:ffff::9", 7);
-    struct wg_endpoint o = v6("2001:db8:1:3::1", 1);
+    struct wg_sockaddr s1 = v6("2001:db8:1:2::1", 1), s2 = v6("2001:db8:1:2:ffff::9", 7);
+    struct wg_sockaddr o = v6("2001:db8:1:3::1", 1);
     assert_int_equal(burst(rl, &s1, t, 4), 4);
     assert_int_equal(burst(rl, &s2, t, 4), 1);
     assert_int_equal(burst(rl, &o, t, 10), WG_RATELIMIT_BURST);
 
     /* vsock: one bucket per CID, whatever the port. */
-    struct wg_endpoint c1 = vm(3, 100), c2 = vm(3, 200), c3 = vm(4, 100);
+    struct wg_sockaddr c1 = vm(3, 100), c2 = vm(3, 200), c3 = vm(4, 100);
     assert_int_equal(burst(rl, &c1, t, 5), 5);
     assert_int_equal(burst(rl, &c2, t, 5), 0);
     assert_int_equal(burst(rl, &c3, t, 10), WG_RATELIMIT_BURST);
 
     /* Families don't collide: 0.0.0.3 vs CID 3 vs ::3. */
-    struct wg_endpoint x4 = v4("0.0.0.3", 1), x6 = v6("::3", 1);
+    struct wg_sockaddr x4 = v4("0.0.0.3", 1), x6 = v6("::3", 1);
     assert_int_equal(burst(rl, &x4, t, 10), WG_RATELIMIT_BURST);
     assert_int_equal(burst(rl, &x6, t, 10), WG_RATELIMIT_BURST);
 
     /* No address: never allowed. */
-    struct wg_endpoint none;
+    struct wg_sockaddr none;
     memset(&none, 0, sizeof(none));
     assert_false(wg_ratelimiter_allow(rl, &none, t));
     assert_int_equal(wg_ratelimiter_count(rl), 8);
@@ -137,7 +137,7 @@ static void test_gc(void **state)
     assert_int_equal(wg_ratelimiter_count(rl), 0);
     for (int i = 0; i < 100; i++) {
         snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 256, i % 256);
-        struct wg_endpoint e = v4(ip, 1);
+        struct wg_sockaddr e = v4(ip, 1);
         assert_int_equal(burst(rl, &e, t + (uint64_t)i * SEC / 100, 6), WG_RATELIMIT_BURST);
     }
     assert_int_equal(wg_ratelimiter_count(rl), 100);
@@ -148,7 +148,7 @@ static void test_gc(void **state)
     wg_ratelimiter_gc(rl, t + SEC + SEC / 2);
     assert_int_equal(wg_ratelimiter_count(rl), 50);
     /* A collected source starts afresh with a full burst; a kept one not. */
-    struct wg_endpoint first = v4("10.0.0.0", 1), last = v4("10.0.0.99", 1);
+    struct wg_sockaddr first = v4("10.0.0.0", 1), last = v4("10.0.0.99", 1);
     assert_int_equal(burst(rl, &first, t + SEC + SEC / 2, 10), WG_RATELIMIT_BURST);
     /* last was drained at t + 0.99 s: one cost later it has exactly one. */
     assert_int_equal(burst(rl, &last, t + 99 * SEC / 100 + COST, 10), 1);
@@ -168,7 +168,7 @@ static void test_bounded(void **state)
 
     for (int i = 0; i < 100000; i++) {
         snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
-        struct wg_endpoint e = v4(ip, 1);
+        struct wg_sockaddr e = v4(ip, 1);
         assert_true(wg_ratelimiter_allow(rl, &e, t));
         if (i % 97 == 0 || i == 99999) {
             unsigned n = wg_ratelimiter_count(rl);
@@ -182,7 +182,7 @@ static void test_bounded(void **state)
     assert_true(max <= 65536);
     assert_int_equal(wg_ratelimiter_count(rl), max);
     /* The most recent source is still limited. */
-    struct wg_endpoint e = v4("10.1.134.159", 1);   /* i = 99999 */
+    struct wg_sockaddr e = v4("10.1.134.159", 1);   /* i = 99999 */
     assert_int_equal(burst(rl, &e, t, 10), WG_RATELIMIT_BURST - 1);
     wg_ratelimiter_gc(rl, t + 2 * SEC);
     assert_int_equal(wg_ratelimiter_count(rl), 0);

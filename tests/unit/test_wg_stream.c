@@ -29,11 +29,11 @@ struct sink {
     pthread_mutex_t lock;
     unsigned count, bad_order, reconnects;
     uint64_t bytes;
-    struct wg_endpoint src[MAX_SRC];
+    struct wg_sockaddr src[MAX_SRC];
     unsigned src_count[MAX_SRC];
     uint32_t src_last[MAX_SRC];
     unsigned n_src;
-    struct wg_endpoint last_reconnect;
+    struct wg_sockaddr last_reconnect;
     struct wg_transport *echo;      /* if set: send every message back to its source */
 };
 
@@ -51,7 +51,7 @@ static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         if (msgs[i].len >= 4)
             memcpy(&seq, msgs[i].data, 4);
         for (k = 0; k < s->n_src; k++)
-            if (wg_endpoint_equal(&s->src[k], &msgs[i].ep))
+            if (wg_sockaddr_equal(&s->src[k], &msgs[i].ep))
                 break;
         if (k == s->n_src && k < MAX_SRC)
             s->src[s->n_src++] = msgs[i].ep;
@@ -69,7 +69,7 @@ static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         wg_transport_send(s->echo, msgs, n);
 }
 
-static void sink_reconnected(void *ctx, const struct wg_endpoint *ep)
+static void sink_reconnected(void *ctx, const struct wg_sockaddr *ep)
 {
     struct sink *s = ctx;
 
@@ -91,9 +91,9 @@ static unsigned sink_get(struct sink *s, unsigned *field)
 
 /* The sink's fields change on the transport's thread: read them under its
  * lock (a bare read is a data race, and ThreadSanitizer says so). */
-static struct wg_endpoint sink_last_reconnect(struct sink *s)
+static struct wg_sockaddr sink_last_reconnect(struct sink *s)
 {
-    struct wg_endpoint ep;
+    struct wg_sockaddr ep;
 
     pthread_mutex_lock(&s->lock);
     ep = s->last_reconnect;
@@ -125,15 +125,15 @@ static struct wg_transport *mk(struct sink *s, enum wg_transport_kind kind, bool
     return t;
 }
 
-static void ep_of(struct wg_endpoint *ep, const char *ip, uint16_t port)
+static void ep_of(struct wg_sockaddr *ep, const char *ip, uint16_t port)
 {
     char buf[80];
 
     snprintf(buf, sizeof(buf), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
-    assert_int_equal(wg_endpoint_parse(ep, buf, false), 0);
+    assert_int_equal(wg_sockaddr_parse(ep, buf, false), 0);
 }
 
-static unsigned send_seq(struct wg_transport *t, const struct wg_endpoint *to, unsigned n,
+static unsigned send_seq(struct wg_transport *t, const struct wg_sockaddr *to, unsigned n,
                          uint32_t seq0, uint32_t len)
 {
     static uint8_t data[WG_BATCH_MAX][1500];
@@ -194,7 +194,7 @@ static void test_batches_and_reply_on_accepted(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, false);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
 
     assert_int_equal(wg_transport_port(b), 0);
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);
@@ -218,9 +218,9 @@ static void test_batches_and_reply_on_accepted(void **state)
     assert_true(wait_for(&sa, &sa.count, 100, 5000));
     assert_int_equal(sa.bad_order, 0);
     assert_int_equal(sa.n_src, 1);
-    assert_true(wg_endpoint_equal(&sa.src[0], &to));
+    assert_true(wg_sockaddr_equal(&sa.src[0], &to));
     /* a dial to a port nobody listens on: accepted for queueing, no crash */
-    struct wg_endpoint nowhere;
+    struct wg_sockaddr nowhere;
     ep_of(&nowhere, "127.0.0.1", 1);
     assert_int_equal(send_seq(a, &nowhere, 3, 0, 100), 3);
     /* wrong family for the kind: dropped */
@@ -235,7 +235,7 @@ static void test_redial_and_reconnected(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, false);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     uint16_t port;
 
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);
@@ -252,8 +252,8 @@ static void test_redial_and_reconnected(void **state)
     assert_int_equal(wg_transport_bind(b, port, 0), 0);
     /* a redials by itself (no send needed) and tells the engine */
     assert_true(wait_for(&sa, &sa.reconnects, 1, 10000));
-    struct wg_endpoint rec = sink_last_reconnect(&sa);
-    assert_true(wg_endpoint_equal(&rec, &to));
+    struct wg_sockaddr rec = sink_last_reconnect(&sa);
+    assert_true(wg_sockaddr_equal(&rec, &to));
     send_seq(a, &to, 10, 0, 100);
     assert_true(wait_for(&sb, &sb.count, 10, 5000));
     assert_int_equal(sb.bad_order, 0);
@@ -266,7 +266,7 @@ static void test_bad_streams_close_only_their_connection(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, false);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     uint8_t frame[200];
     uint8_t payload[148];
     int fd, len;
@@ -338,7 +338,7 @@ static void test_many_peers_one_listener(void **state)
     struct wg_transport *p[N];
     struct sink sb;
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP, false);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
 
     sb.echo = b;
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);
@@ -373,7 +373,7 @@ static void test_dual_stack_and_tcp6(void **state)
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP, false);
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP6, false);
     struct wg_transport *c = mk(&sc, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to6, to4;
+    struct wg_sockaddr to6, to4;
 
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);
     ep_of(&to6, "::1", wg_transport_port(b));
@@ -405,7 +405,7 @@ static void test_stuck_peer_does_not_block(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, false);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to, stuck_ep;
+    struct wg_sockaddr to, stuck_ep;
     struct sockaddr_in sin = { .sin_family = AF_INET };
     socklen_t sl = sizeof(sin);
     int ls = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
@@ -448,7 +448,7 @@ static void test_no_crc_mode(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, true);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, true);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     uint8_t raw[2 + 148];
     int fd;
 
@@ -476,7 +476,7 @@ static void test_rebind_keeps_connections(void **state)
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, WG_TRANSPORT_TCP4, false);
     struct wg_transport *b = mk(&sb, WG_TRANSPORT_TCP4, false);
-    struct wg_endpoint to, to2;
+    struct wg_sockaddr to, to2;
     uint16_t p1;
 
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);

@@ -23,7 +23,7 @@ struct sink {
     uint64_t bytes;
     uint32_t last_seq;
     bool in_order;
-    struct wg_endpoint last_from;
+    struct wg_sockaddr last_from;
 };
 
 static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
@@ -36,8 +36,8 @@ static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         uint32_t seq;
 
         if (msgs[i].len < 4) {
-            char b[WG_ENDPOINT_STR_MAX];
-            wg_endpoint_format(&msgs[i].ep, b);
+            char b[WG_SOCKADDR_STR_MAX];
+            wg_sockaddr_format(&msgs[i].ep, b);
             fail_msg("short message (%u bytes) from %s", msgs[i].len, b);
         }
         memcpy(&seq, msgs[i].data, 4);
@@ -84,15 +84,15 @@ static struct wg_transport *mk(struct sink *s)
     return t;
 }
 
-static void ep_of(struct wg_endpoint *ep, const char *ip, uint16_t port)
+static void ep_of(struct wg_sockaddr *ep, const char *ip, uint16_t port)
 {
     char buf[80];
 
     snprintf(buf, sizeof(buf), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
-    assert_int_equal(wg_endpoint_parse(ep, buf, false), 0);
+    assert_int_equal(wg_sockaddr_parse(ep, buf, false), 0);
 }
 
-static void send_batch(struct wg_transport *t, const struct wg_endpoint *to, unsigned n, uint32_t seq0)
+static void send_batch(struct wg_transport *t, const struct wg_sockaddr *to, unsigned n, uint32_t seq0)
 {
     static uint8_t data[WG_BATCH_MAX][1400];
     struct wg_msg m[WG_BATCH_MAX];
@@ -127,8 +127,8 @@ static void test_v4_v6_batches(void **state)
 {
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa), *b = mk(&sb);
-    struct wg_endpoint to;
-    char buf[WG_ENDPOINT_STR_MAX];
+    struct wg_sockaddr to;
+    char buf[WG_SOCKADDR_STR_MAX];
 
     assert_int_equal(wg_transport_port(a), 0);
     assert_int_equal(wg_transport_bind(a, 0, 0), 0);
@@ -142,8 +142,8 @@ static void test_v4_v6_batches(void **state)
     assert_true(wait_count(&sb, 10 * WG_BATCH_MAX));
     assert_true(sb.in_order);
     assert_int_equal(sb.last_from.addr.sa.sa_family, AF_INET);
-    wg_endpoint_format(&sb.last_from, buf);
-    char want[WG_ENDPOINT_STR_MAX];
+    wg_sockaddr_format(&sb.last_from, buf);
+    char want[WG_SOCKADDR_STR_MAX];
     snprintf(want, sizeof(want), "127.0.0.1:%u", wg_transport_port(a));
     assert_string_equal(buf, want);
 
@@ -164,7 +164,7 @@ static void test_rebind(void **state)
 {
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa), *b = mk(&sb);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     uint16_t pa, pb;
 
     assert_int_equal(wg_transport_bind(a, 0, 0), 0);
@@ -199,7 +199,7 @@ static void test_send_unbound(void **state)
 {
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa), *b = mk(&sb);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
 
     assert_int_equal(wg_transport_bind(b, 0, 0), 0);
     ep_of(&to, "127.0.0.1", wg_transport_port(b));
@@ -208,7 +208,7 @@ static void test_send_unbound(void **state)
     assert_true(wait_count(&sb, 2));
     /* a vsock endpoint on a UDP transport is dropped, not sent */
     struct wg_msg m = { .data = (uint8_t *)"xxxx", .len = 4 };
-    assert_int_equal(wg_endpoint_parse(&m.ep, "vm(5):1", false), 0);
+    assert_int_equal(wg_sockaddr_parse(&m.ep, "vm(5):1", false), 0);
     assert_int_equal(wg_transport_send(a, &m, 1), 0);
     wg_transport_destroy(a);
     wg_transport_destroy(b);
@@ -216,7 +216,7 @@ static void test_send_unbound(void **state)
 
 struct sender {
     struct wg_transport *t;
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     bool stop;              /* atomic */
     unsigned sent;          /* read after the join */
 };

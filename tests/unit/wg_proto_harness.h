@@ -18,7 +18,7 @@
 #define H_MSGCAP 2048
 
 struct h_msg {
-    struct wg_endpoint ep;      /* where the sender sent it */
+    struct wg_sockaddr ep;      /* where the sender sent it */
     uint32_t len;
     uint8_t data[H_MSGCAP];
 };
@@ -26,7 +26,7 @@ struct h_msg {
 struct h_node {
     struct wg_proto *p;
     uint8_t priv[32], pub[32];
-    struct wg_endpoint addr;    /* this node's outer address */
+    struct wg_sockaddr addr;    /* this node's outer address */
     uint8_t inner[4];           /* this node's tunnel IPv4 */
     unsigned n_out;
     struct h_msg out[H_MAXMSG];
@@ -39,7 +39,7 @@ struct h_node {
 static uint64_t h_now = 1000ull * WG_NSEC_PER_SEC;
 static uint8_t h_buf[WG_PKT_CAP];
 
-static void h_queue(struct h_node *n, const struct wg_endpoint *ep, const uint8_t *msg,
+static void h_queue(struct h_node *n, const struct wg_sockaddr *ep, const uint8_t *msg,
                     uint32_t len)
 {
     n->n_emitted++;
@@ -51,12 +51,12 @@ static void h_queue(struct h_node *n, const struct wg_endpoint *ep, const uint8_
     n->n_out++;
 }
 
-static void h_emit(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg, uint32_t len)
+static void h_emit(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len)
 {
     h_queue(ctx, ep, msg, len);
 }
 
-static void h_ep(struct wg_endpoint *ep, const char *ip, uint16_t port)
+static void h_ep(struct wg_sockaddr *ep, const char *ip, uint16_t port)
 {
     memset(ep, 0, sizeof(*ep));
     ep->addr.in.sin_family = AF_INET;
@@ -90,7 +90,7 @@ static void h_node_free(struct h_node *n)
 
 /* Make `a` know `b` as a peer: endpoint b's address, allowed-ips b's
  * inner /32 (plus extra), optional psk and persistent keepalive. */
-static int h_add_peer_full(struct h_node *a, const uint8_t pub[32], const struct wg_endpoint *ep,
+static int h_add_peer_full(struct h_node *a, const uint8_t pub[32], const struct wg_sockaddr *ep,
                            const uint8_t inner[4], uint8_t cidr, const uint8_t *psk,
                            uint16_t keepalive)
 {
@@ -166,7 +166,7 @@ static enum wg_pkt_verdict h_send_ip(struct h_node *n, struct h_node *to, uint32
 }
 
 /* One wire message into `to` from address `from`. */
-static enum wg_pkt_verdict h_rx(struct h_node *to, const struct wg_endpoint *from,
+static enum wg_pkt_verdict h_rx(struct h_node *to, const struct wg_sockaddr *from,
                                 const uint8_t *msg, uint32_t len)
 {
     struct wg_pkt pkt = { .head = h_buf, .off = WG_PKT_HEADROOM, .len = len, .ep = *from };

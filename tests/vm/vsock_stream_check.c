@@ -52,7 +52,7 @@ struct sink {
     unsigned count, bad_order, reconnects;
     uint64_t bytes;
     uint32_t last_seq;
-    struct wg_endpoint src;
+    struct wg_sockaddr src;
     struct wg_transport *echo;
 };
 
@@ -78,7 +78,7 @@ static void sink_rx(void *ctx, struct wg_msg *m, unsigned n)
         wg_transport_send(s->echo, m, n);
 }
 
-static void sink_reconnected(void *ctx, const struct wg_endpoint *ep)
+static void sink_reconnected(void *ctx, const struct wg_sockaddr *ep)
 {
     struct sink *s = ctx;
 
@@ -129,12 +129,12 @@ static struct wg_transport *mk(struct sink *s, bool no_crc)
     return t;
 }
 
-static void local_ep(struct wg_endpoint *ep, uint16_t port)
+static void local_ep(struct wg_sockaddr *ep, uint16_t port)
 {
     char b[40];
 
     snprintf(b, sizeof(b), "local(1):%u", port);
-    if (wg_endpoint_parse(ep, b, true)) {
+    if (wg_sockaddr_parse(ep, b, true)) {
         printf("  FAIL parse %s\n", b);
         exit(1);
     }
@@ -143,7 +143,7 @@ static void local_ep(struct wg_endpoint *ep, uint16_t port)
 /* Sends n frames seq0.. to `to`.  With wait_ms, a batch the transport
  * did not take in full (send buffer full: a datagram network drops) is
  * retried until taken, so the stream is lossless and in order. */
-static unsigned send_seq_retry(struct wg_transport *t, const struct wg_endpoint *to, unsigned n,
+static unsigned send_seq_retry(struct wg_transport *t, const struct wg_sockaddr *to, unsigned n,
                                uint32_t seq0, uint32_t len, int wait_ms)
 {
     static uint8_t data[WG_BATCH_MAX][1500];
@@ -174,7 +174,7 @@ static unsigned send_seq_retry(struct wg_transport *t, const struct wg_endpoint 
     return sent;
 }
 
-static unsigned send_seq(struct wg_transport *t, const struct wg_endpoint *to, unsigned n,
+static unsigned send_seq(struct wg_transport *t, const struct wg_sockaddr *to, unsigned n,
                          uint32_t seq0, uint32_t len)
 {
     return send_seq_retry(t, to, n, seq0, len, 0);
@@ -266,7 +266,7 @@ static void check_ephemeral_port(void)
  * no listener at all); the dialled side's source port is 16-bit. */
 static void check_echo(struct wg_transport *a, struct sink *sa, struct sink *sb, uint16_t pb)
 {
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     unsigned want = 40 * WG_BATCH_MAX;
 
     printf("[echo over one dialled connection, %u frames]\n", want);
@@ -282,7 +282,7 @@ static void check_echo(struct wg_transport *a, struct sink *sa, struct sink *sb,
     CHECK(wait_for(sa, &sa->count, want, 20000), "dialler got %u/%u echoes back", get(sa, &sa->count), want);
     CHECK(get(sb, &sb->bad_order) == 0 && get(sa, &sa->bad_order) == 0, "in order both ways");
     pthread_mutex_lock(&sb->lock);
-    struct wg_endpoint src = sb->src;
+    struct wg_sockaddr src = sb->src;
     pthread_mutex_unlock(&sb->lock);
     CHECK(src.addr.sa.sa_family == AF_VSOCK && src.addr.vm.svm_cid == VMADDR_CID_LOCAL,
           "source is CID %u", src.addr.vm.svm_cid);
@@ -291,7 +291,7 @@ static void check_echo(struct wg_transport *a, struct sink *sa, struct sink *sb,
     pthread_mutex_lock(&sa->lock);
     src = sa->src;
     pthread_mutex_unlock(&sa->lock);
-    CHECK(wg_endpoint_equal(&src, &to), "echoes come from local(1):%u", pb);
+    CHECK(wg_sockaddr_equal(&src, &to), "echoes come from local(1):%u", pb);
 }
 
 /* 3. what goes on the wire is exactly u16 LE len | u32 LE crc32 | payload */
@@ -303,7 +303,7 @@ static void check_wire_bytes(bool no_crc)
     socklen_t al = sizeof(a);
     int ls = raw_socket(), c;
     uint8_t init[148], got[6 + 148], want[6 + 148];
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     struct wg_msg m;
     size_t hl = no_crc ? 2 : 6, n = 0;
 
@@ -365,7 +365,7 @@ static void check_wire_bytes(bool no_crc)
 static void check_bad_crc(struct wg_transport *a, struct sink *sa, struct sink *sb, uint16_t pb)
 {
     uint8_t msg[200];
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     int fd = raw_connect(pb);
     unsigned before;
 
@@ -393,7 +393,7 @@ static void check_bad_crc(struct wg_transport *a, struct sink *sa, struct sink *
 /* 5. throughput with many frames per write/read (emulated numbers) */
 static void check_throughput(struct wg_transport *a, struct sink *sb, uint16_t pb, unsigned mib)
 {
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
     uint64_t total = (uint64_t)mib << 20, sent = 0;
     uint32_t seq = 0;
     double t0, dt;
@@ -433,7 +433,7 @@ static void check_throughput(struct wg_transport *a, struct sink *sb, uint16_t p
 static void check_restart(struct wg_transport *a, struct sink *sa, struct wg_transport **b,
                           struct sink *sb, uint16_t pb)
 {
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
 
     printf("[listener restart: redial + reconnected callback]\n");
     local_ep(&to, pb);
@@ -454,7 +454,7 @@ static void check_no_crc_pair(void)
 {
     struct sink sa, sb;
     struct wg_transport *a = mk(&sa, true), *b = mk(&sb, true);
-    struct wg_endpoint to;
+    struct wg_sockaddr to;
 
     printf("[no-CRC pair]\n");
     sb.echo = b;

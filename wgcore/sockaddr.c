@@ -1,4 +1,4 @@
-/* endpoint.c - parsing and printing of peer transport addresses.
+/* sockaddr.c - parsing and printing of peer transport addresses.
  *
  * Strict by design: the control socket hands us whatever a user typed, and
  * a lenient parser would silently send a peer's traffic somewhere else.
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "wgcore/endpoint.h"
+#include "wgcore/sockaddr.h"
 
 #ifndef VMADDR_CID_LOCAL
 #define VMADDR_CID_LOCAL 1
@@ -45,7 +45,7 @@ static int parse_port(const char *s, uint16_t *port)
     return 0;
 }
 
-static void set_vsock(struct wg_endpoint *out, uint32_t cid, uint16_t port)
+static void set_vsock(struct wg_sockaddr *out, uint32_t cid, uint16_t port)
 {
     memset(out, 0, sizeof(*out));
     out->addr.vm.svm_family = AF_VSOCK;
@@ -106,13 +106,13 @@ static int parse_scope(const char *s, uint32_t *scope)
     return 0;
 }
 
-int wg_endpoint_parse(struct wg_endpoint *out, const char *text, bool vsock)
+int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock)
 {
     char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
     const char *colon, *port_str;
     size_t host_len;
     uint16_t port;
-    struct wg_endpoint ep;
+    struct wg_sockaddr ep;
 
     if (!out || !text)
         return EINVAL;
@@ -190,14 +190,14 @@ int wg_endpoint_parse(struct wg_endpoint *out, const char *text, bool vsock)
     return 0;
 }
 
-void wg_endpoint_format(const struct wg_endpoint *ep, char out[WG_ENDPOINT_STR_MAX])
+void wg_sockaddr_format(const struct wg_sockaddr *ep, char out[WG_SOCKADDR_STR_MAX])
 {
     char a[INET6_ADDRSTRLEN];
 
     switch (ep->addr.sa.sa_family) {
     case AF_INET:
         inet_ntop(AF_INET, &ep->addr.in.sin_addr, a, sizeof(a));
-        snprintf(out, WG_ENDPOINT_STR_MAX, "%s:%u", a, ntohs(ep->addr.in.sin_port));
+        snprintf(out, WG_SOCKADDR_STR_MAX, "%s:%u", a, ntohs(ep->addr.in.sin_port));
         return;
     case AF_INET6:
         inet_ntop(AF_INET6, &ep->addr.in6.sin6_addr, a, sizeof(a));
@@ -209,32 +209,32 @@ void wg_endpoint_format(const struct wg_endpoint *ep, char out[WG_ENDPOINT_STR_M
 
             /* Only a 45-char v4-embedded address with a 10-digit scope
              * could exceed the buffer; never print a truncated endpoint. */
-            if (k > 0 && k < WG_ENDPOINT_STR_MAX) {
+            if (k > 0 && k < WG_SOCKADDR_STR_MAX) {
                 memcpy(out, tmp, (size_t)k + 1);
                 return;
             }
         }
-        snprintf(out, WG_ENDPOINT_STR_MAX, "[%s]:%u", a, ntohs(ep->addr.in6.sin6_port));
+        snprintf(out, WG_SOCKADDR_STR_MAX, "[%s]:%u", a, ntohs(ep->addr.in6.sin6_port));
         return;
     case AF_VSOCK: {
         uint32_t c = ep->addr.vm.svm_cid;
 
-        snprintf(out, WG_ENDPOINT_STR_MAX, "%u.%u.%u.%u:%u", c >> 24, (c >> 16) & 0xff,
+        snprintf(out, WG_SOCKADDR_STR_MAX, "%u.%u.%u.%u:%u", c >> 24, (c >> 16) & 0xff,
                  (c >> 8) & 0xff, c & 0xff, ep->addr.vm.svm_port);
         return;
     }
     default:
-        snprintf(out, WG_ENDPOINT_STR_MAX, "(none)");
+        snprintf(out, WG_SOCKADDR_STR_MAX, "(none)");
     }
 }
 
-void wg_endpoint_format_human(const struct wg_endpoint *ep, char out[WG_ENDPOINT_STR_MAX])
+void wg_sockaddr_format_human(const struct wg_sockaddr *ep, char out[WG_SOCKADDR_STR_MAX])
 {
     uint32_t c;
     const char *name;
 
     if (ep->addr.sa.sa_family != AF_VSOCK) {
-        wg_endpoint_format(ep, out);
+        wg_sockaddr_format(ep, out);
         return;
     }
     c = ep->addr.vm.svm_cid;
@@ -244,10 +244,10 @@ void wg_endpoint_format_human(const struct wg_endpoint *ep, char out[WG_ENDPOINT
     case VMADDR_CID_HOST: name = "host"; break;
     default: name = "vm"; break;
     }
-    snprintf(out, WG_ENDPOINT_STR_MAX, "%s(%u):%u", name, c, ep->addr.vm.svm_port);
+    snprintf(out, WG_SOCKADDR_STR_MAX, "%s(%u):%u", name, c, ep->addr.vm.svm_port);
 }
 
-bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
+bool wg_sockaddr_equal(const struct wg_sockaddr *a, const struct wg_sockaddr *b)
 {
     if (a->addr.sa.sa_family != b->addr.sa.sa_family)
         return false;
@@ -267,7 +267,7 @@ bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
     }
 }
 
-socklen_t wg_endpoint_socklen(const struct wg_endpoint *ep)
+socklen_t wg_sockaddr_socklen(const struct wg_sockaddr *ep)
 {
     switch (ep->addr.sa.sa_family) {
     case AF_INET: return sizeof(struct sockaddr_in);
