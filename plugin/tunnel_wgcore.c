@@ -31,7 +31,7 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
     ret = wg_device_apply(dev, spec->config);
     if (ret) {
         snprintf(err, NET_ERR_MAX, "cannot configure WireGuard interface %s: %s",
-                 spec->ifname, strerror(ret));
+                 spec->ifname, strerror(-ret));
         wg_device_destroy(dev);
         return -1;
     }

@@ -147,7 +147,7 @@ static void client_process(struct wg_control *c, struct client *cl)
     cl->scanned = 0;
 }
 
-/* 0 to keep the client, -1 to drop it. */
+/* 0 to keep the client, -errno to drop it. */
 static int client_read(struct client *cl)
 {
     ssize_t r;
@@ -159,11 +159,11 @@ static int client_read(struct client *cl)
         if (cap < cl->in_len + READ_CHUNK)
             cap = cl->in_len + READ_CHUNK;
         if (cl->in_len >= MAX_REQUEST)
-            return -1;
+            return -EMSGSIZE;
         /* malloc+copy rather than realloc: the old buffer may hold keys. */
         p = malloc(cap);
         if (!p)
-            return -1;
+            return -ENOMEM;
         if (cl->in_len)
             memcpy(p, cl->in, cl->in_len);
         wipe_free(cl->in, cl->in_cap);
@@ -172,7 +172,7 @@ static int client_read(struct client *cl)
     }
     r = recv(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, MSG_DONTWAIT);
     if (r < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
     if (r == 0)
         cl->eof = true;
     cl->in_len += (size_t)r;
@@ -185,7 +185,7 @@ static int client_write(struct client *cl)
                      MSG_DONTWAIT | MSG_NOSIGNAL);
 
     if (w < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
     cl->out_off += (size_t)w;
     if (cl->out_off == cl->out_len) {
         if (!cl->out_static)

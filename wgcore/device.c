@@ -388,7 +388,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     return 0;
 fail:
     wg_device_destroy(dev);
-    return err < 0 ? err : -err;
+    return err;
 }
 
 void wg_device_destroy(struct wg_device *dev)
@@ -481,25 +481,25 @@ int wg_device_convert_endpoint(enum wg_transport_kind kind, const struct wg_sock
     if (kind == WG_TRANSPORT_VSOCK) {
         if (fam == AF_INET) {
             if (!in->addr.in.sin_port)
-                return EINVAL;
+                return -EINVAL;
             out->addr.vm.svm_family = AF_VSOCK;
             out->addr.vm.svm_cid = ntohl(in->addr.in.sin_addr.s_addr);
             out->addr.vm.svm_port = ntohs(in->addr.in.sin_port);
             return 0;
         }
         if (fam != AF_VSOCK || !in->addr.vm.svm_port || in->addr.vm.svm_port > 65535)
-            return EINVAL;
+            return -EINVAL;
         *out = *in;
         return 0;
     }
     if (fam == AF_INET) {
         if (kind == WG_TRANSPORT_TCP6 || !in->addr.in.sin_port)
-            return EINVAL;
+            return -EINVAL;
     } else if (fam == AF_INET6) {
         if (kind == WG_TRANSPORT_TCP4 || !in->addr.in6.sin6_port)
-            return EINVAL;
+            return -EINVAL;
     } else {
-        return EINVAL;
+        return -EINVAL;
     }
     *out = *in;
     return 0;
@@ -515,13 +515,13 @@ int wg_device_apply(struct wg_device *dev, const struct wg_device_config *cfg)
     int err = 0, saved = -1;
 
     if (!dev || !cfg || (cfg->n_peers && !cfg->peers))
-        return EINVAL;
+        return -EINVAL;
     c = *cfg;
     /* Endpoints for our transport; a copy because cfg is the caller's. */
     if (cfg->n_peers) {
         peers = malloc(cfg->n_peers * sizeof(*peers));
         if (!peers)
-            return ENOMEM;
+            return -ENOMEM;
         memcpy(peers, cfg->peers, cfg->n_peers * sizeof(*peers));
         for (size_t i = 0; i < cfg->n_peers && !err; i++)
             if (peers[i].has_endpoint && !peers[i].remove)
@@ -546,13 +546,13 @@ int wg_device_apply(struct wg_device *dev, const struct wg_device_config *cfg)
 
         /* Sockets are made in the device's namespace, whoever calls (only
          * then: entering needs CAP_SYS_ADMIN). */
-        err = -wg_netns_enter(dev->netns_fd, &saved);
+        err = wg_netns_enter(dev->netns_fd, &saved);
         if (!err) {
-            err = -wg_transport_bind(dev->transport, port, fwmark);
+            err = wg_transport_bind(dev->transport, port, fwmark);
             wg_netns_leave(saved);
         }
         if (err) {
-            dev_log(dev, WG_LOG_ERROR, "cannot bind port %u: %s", port, strerror(err));
+            dev_log(dev, WG_LOG_ERROR, "cannot bind port %u: %s", port, strerror(-err));
             goto out_unlock;
         }
         rebound = true;
@@ -584,11 +584,11 @@ int wg_device_get(struct wg_device *dev, struct wg_device_info **out)
     int err;
 
     if (!dev || !out)
-        return EINVAL;
+        return -EINVAL;
     *out = NULL;
     info = calloc(1, sizeof(*info));
     if (!info)
-        return ENOMEM;
+        return -ENOMEM;
     err = wg_proto_get(dev->proto, info, wg_now());
     if (err) {
         wg_device_info_free(info);

@@ -117,15 +117,15 @@ static int validate_config(const struct wg_device_config *cfg)
         if (pc->has_endpoint) {
             int fam = pc->endpoint.addr.sa.sa_family;
             if (fam != AF_UNSPEC && fam != AF_INET && fam != AF_INET6 && fam != AF_VSOCK)
-                return EINVAL;
+                return -EINVAL;
         }
         if (pc->n_allowed_ips && !pc->allowed_ips)
-            return EINVAL;
+            return -EINVAL;
         for (size_t j = 0; j < pc->n_allowed_ips; j++) {
             const struct wg_allowedip *a = &pc->allowed_ips[j];
             if (!((a->family == AF_INET && a->cidr <= 32) ||
                   (a->family == AF_INET6 && a->cidr <= 128)))
-                return EINVAL;
+                return -EINVAL;
         }
     }
     return 0;
@@ -206,7 +206,7 @@ static int apply_peer(struct wg_proto *p, const struct wg_peer_config *pc,
         const struct wg_allowedip *a = &pc->allowed_ips[j];
         int r = wg_allowedips_insert(p->aips, a->family, a->ip, a->cidr, peer);
         if (r < 0 && !err)
-            err = -r;
+            err = r;
     }
 
     if (pc->has_persistent_keepalive) {
@@ -228,7 +228,7 @@ int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint6
     int err;
 
     if (!cfg || (cfg->n_peers && !cfg->peers))
-        return EINVAL;
+        return -EINVAL;
     err = validate_config(cfg);
     if (err)
         return err;
@@ -236,7 +236,7 @@ int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint6
     if (cfg->n_peers) {
         fresh = calloc(cfg->n_peers, sizeof(*fresh));
         if (!fresh)
-            return ENOMEM;
+            return -ENOMEM;
     }
     for (size_t i = 0; i < cfg->n_peers; i++) {
         if (cfg->peers[i].remove || cfg->peers[i].update_only)
@@ -246,7 +246,7 @@ int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint6
             for (size_t j = 0; j < i; j++)
                 wg_peer_put(fresh[j]);
             free(fresh);
-            return ENOMEM;
+            return -ENOMEM;
         }
     }
 
@@ -259,7 +259,7 @@ int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint6
     for (size_t i = 0; i < cfg->n_peers; i++) {
         int r = apply_peer(p, &cfg->peers[i], &fresh[i], now);
         if (r && !err)
-            err = r;    /* ENOMEM inserting allowed-ips: reported, rest applied */
+            err = r;    /* -ENOMEM inserting allowed-ips: reported, rest applied */
     }
     pthread_rwlock_unlock(&p->cfg_lock);
 
@@ -327,7 +327,7 @@ nomem:
     info->peers = NULL;
     info->n_peers = 0;
     sodium_memzero(info->private_key, 32);
-    return ENOMEM;
+    return -ENOMEM;
 }
 
 /* ---- inner IP headers ---- */

@@ -77,7 +77,8 @@ void wg_proto_destroy(struct wg_proto *p);                  /* wipes all keys */
 /* Configuration: the wg(8) set/get minus what belongs to the transport
  * (listen_port, fwmark: the device handles those, and fills them in get).
  * Endpoints arrive already converted for the device's transport.
- * apply returns 0 or a positive errno, changing nothing on error. */
+ * Both return 0 or -errno; apply validates before changing anything (only
+ * -ENOMEM inserting allowed-ips leaves the rest of the request applied). */
 int wg_proto_apply(struct wg_proto *p, const struct wg_device_config *cfg, uint64_t now);
 int wg_proto_get(struct wg_proto *p, struct wg_device_info *info, uint64_t now);
 /* The TUN's MTU (0 = unknown): padding never takes a packet beyond it, as

@@ -2,7 +2,7 @@
  *
  * Strict by design: the control socket hands us whatever a user typed, and
  * a lenient parser would silently send a peer's traffic somewhere else.
- * Every malformed input is EINVAL; nothing here can overrun on any input.
+ * Every malformed input is -EINVAL; nothing here can overrun on any input.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,7 +115,7 @@ int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock)
     struct wg_sockaddr ep;
 
     if (!out || !text)
-        return EINVAL;
+        return -EINVAL;
     memset(&ep, 0, sizeof(ep));
 
     if (text[0] == '[') {
@@ -125,22 +125,22 @@ int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock)
         uint32_t scope = 0;
 
         if (vsock || !close || close[1] != ':')
-            return EINVAL;
+            return -EINVAL;
         host_len = (size_t)(close - text - 1);
         if (host_len == 0 || host_len >= sizeof(host))
-            return EINVAL;
+            return -EINVAL;
         memcpy(host, text + 1, host_len);
         host[host_len] = '\0';
         if (parse_port(close + 2, &port))
-            return EINVAL;
+            return -EINVAL;
         pct = strchr(host, '%');
         if (pct) {
             *pct = '\0';
             if (parse_scope(pct + 1, &scope))
-                return EINVAL;
+                return -EINVAL;
         }
         if (inet_pton(AF_INET6, host, &a6) != 1)
-            return EINVAL;
+            return -EINVAL;
         ep.addr.in6.sin6_family = AF_INET6;
         ep.addr.in6.sin6_addr = a6;
         ep.addr.in6.sin6_port = htons(port);
@@ -151,21 +151,21 @@ int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock)
 
     colon = strrchr(text, ':');
     if (!colon)
-        return EINVAL;
+        return -EINVAL;
     host_len = (size_t)(colon - text);
     port_str = colon + 1;
     if (host_len == 0 || host_len >= sizeof(host) || memchr(text, ':', host_len))
-        return EINVAL;
+        return -EINVAL;
     memcpy(host, text, host_len);
     host[host_len] = '\0';
     if (parse_port(port_str, &port))
-        return EINVAL;
+        return -EINVAL;
 
     if (host[host_len - 1] == ')') {
         uint32_t cid;
 
         if (parse_vsock_name(host, host_len, &cid))
-            return EINVAL;
+            return -EINVAL;
         set_vsock(&ep, cid, port);
         *out = ep;
         return 0;
@@ -173,13 +173,13 @@ int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock)
 
     struct in_addr a4;
     if (inet_pton(AF_INET, host, &a4) != 1)
-        return EINVAL;
+        return -EINVAL;
     if (vsock) {
         /* The CID travels most-significant byte first: 0.0.0.2 = host(2). */
         uint32_t cid = ntohl(a4.s_addr);
 
         if (cid == VMADDR_CID_ANY)
-            return EINVAL;
+            return -EINVAL;
         set_vsock(&ep, cid, port);
     } else {
         ep.addr.in.sin_family = AF_INET;

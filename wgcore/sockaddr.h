@@ -33,7 +33,7 @@ struct wg_sockaddr {
  * "local(1):5000", "hypervisor(0):1".  With vsock=true, IPv4 text is a CID
  * ("0.0.0.2:8172") and the result is AF_VSOCK.  Port is mandatory and
  * 1..65535 (vsock: 0..65535 is not enough for "any", so also 1..).
- * 0, or EINVAL for anything malformed (never crashes on any input). */
+ * 0, or -EINVAL for anything malformed (never crashes on any input). */
 int wg_sockaddr_parse(struct wg_sockaddr *out, const char *text, bool vsock);
 /* Format for wg(8): "1.2.3.4:51820", "[::1]:51820", vsock as "0.0.0.N:P". */
 void wg_sockaddr_format(const struct wg_sockaddr *ep, char out[WG_SOCKADDR_STR_MAX]);

@@ -19,11 +19,11 @@ static const char *const transport_names[] = {
 int wg_transport_from_name(const char *name)
 {
     if (!name)
-        return -1;
+        return -EINVAL;
     for (unsigned i = 0; i < N_TRANSPORTS; i++)
         if (!strcmp(name, transport_names[i]))
             return (int)i;
-    return -1;
+    return -EINVAL;
 }
 
 const char *wg_transport_name(enum wg_transport_kind kind)

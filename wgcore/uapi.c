@@ -49,7 +49,7 @@ static int parse_key(const char *v, size_t len, uint8_t out[WG_KEY_LEN])
     uint8_t tmp[WG_KEY_LEN];
 
     if (len != 2 * WG_KEY_LEN)
-        return EINVAL;
+        return -EINVAL;
     for (size_t i = 0; i < WG_KEY_LEN; i++) {
         unsigned hi = hexval_ct((unsigned char)v[2 * i]);
         unsigned lo = hexval_ct((unsigned char)v[2 * i + 1]);
@@ -59,7 +59,7 @@ static int parse_key(const char *v, size_t len, uint8_t out[WG_KEY_LEN])
     }
     if (err) {
         sodium_memzero(tmp, sizeof(tmp));
-        return EINVAL;
+        return -EINVAL;
     }
     memcpy(out, tmp, WG_KEY_LEN);
     sodium_memzero(tmp, sizeof(tmp));
@@ -84,16 +84,16 @@ static int parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out)
     uint64_t n = 0;
 
     if (len == 0 || len > 20)
-        return EINVAL;
+        return -EINVAL;
     for (size_t i = 0; i < len; i++) {
         unsigned d = (unsigned char)v[i] - '0';
 
         if (d > 9 || n > (UINT64_MAX - d) / 10)
-            return EINVAL;
+            return -EINVAL;
         n = n * 10 + d;
     }
     if (n > max)
-        return EINVAL;
+        return -EINVAL;
     *out = n;
     return 0;
 }
@@ -102,7 +102,7 @@ static int parse_uint(const char *v, size_t len, uint64_t max, uint64_t *out)
 static int set_true(bool *flag, const char *v, size_t len)
 {
     if (len != 4 || memcmp(v, "true", 4))
-        return EINVAL;
+        return -EINVAL;
     *flag = true;
     return 0;
 }
@@ -113,7 +113,7 @@ static int set_u16(uint16_t *out, bool *has, const char *v, size_t len)
     uint64_t n;
 
     if (parse_uint(v, len, UINT16_MAX, &n))
-        return EINVAL;
+        return -EINVAL;
     *has = true;
     *out = (uint16_t)n;
     return 0;
@@ -123,7 +123,7 @@ static int set_u16(uint16_t *out, bool *has, const char *v, size_t len)
 static int set_key(uint8_t key[WG_KEY_LEN], bool *has, const char *v, size_t len)
 {
     if (parse_key(v, len, key))
-        return EINVAL;
+        return -EINVAL;
     *has = true;
     return 0;
 }
@@ -139,26 +139,26 @@ static int parse_allowedip(const char *v, struct wg_allowedip *out)
     unsigned bits;
 
     if (!slash)
-        return EINVAL;
+        return -EINVAL;
     alen = (size_t)(slash - v);
     if (alen == 0 || alen >= sizeof(addr))
-        return EINVAL;
+        return -EINVAL;
     memcpy(addr, v, alen);
     addr[alen] = '\0';
     memset(out, 0, sizeof(*out));
     if (memchr(addr, ':', alen)) {
         if (inet_pton(AF_INET6, addr, out->ip) != 1)
-            return EINVAL;
+            return -EINVAL;
         out->family = AF_INET6;
         bits = 128;
     } else {
         if (inet_pton(AF_INET, addr, out->ip) != 1)
-            return EINVAL;
+            return -EINVAL;
         out->family = AF_INET;
         bits = 32;
     }
     if (parse_uint(slash + 1, strlen(slash + 1), bits, &cidr) || strlen(slash + 1) > 3)
-        return EINVAL;
+        return -EINVAL;
     out->cidr = (uint8_t)cidr;
     for (unsigned i = 0; i < bits / 8; i++) {
         unsigned keep = cidr >= 8 * (i + 1) ? 8 : cidr > 8 * i ? (unsigned)cidr - 8 * i : 0;
@@ -183,10 +183,10 @@ static int grow(void **arr, size_t n, size_t elem)
     else
         return 0;
     if (cap > SIZE_MAX / elem)
-        return ENOMEM;
+        return -ENOMEM;
     p = realloc(*arr, cap * elem);
     if (!p)
-        return ENOMEM;
+        return -ENOMEM;
     *arr = p;
     return 0;
 }
@@ -235,7 +235,7 @@ static int set_device_key(struct wg_device_config *cfg, enum key_id id, const ch
         return set_u16(&cfg->listen_port, &cfg->has_listen_port, v, len);
     case K_FWMARK:
         if (parse_uint(v, len, UINT32_MAX, &n))
-            return EINVAL;
+            return -EINVAL;
         cfg->has_fwmark = true;
         cfg->fwmark = (uint32_t)n;
         return 0;
@@ -243,7 +243,7 @@ static int set_device_key(struct wg_device_config *cfg, enum key_id id, const ch
         return set_true(&cfg->replace_peers, v, len);
     default:
         /* A peer key before any public_key: the request is malformed. */
-        return EINVAL;
+        return -EINVAL;
     }
 }
 
@@ -263,7 +263,7 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
         /* IP text stays AF_INET here; a vsock device reads it as a CID.
          * The vsock names (host(2):P, vm(N):P) come out as AF_VSOCK. */
         if (wg_sockaddr_parse(&p->endpoint, v, false))
-            return EINVAL;
+            return -EINVAL;
         p->has_endpoint = true;
         return 0;
     case K_PERSISTENT_KEEPALIVE:
@@ -274,7 +274,7 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
         struct wg_allowedip a;
 
         if (parse_allowedip(v, &a))
-            return EINVAL;
+            return -EINVAL;
         err = grow((void **)&p->allowed_ips, p->n_allowed_ips, sizeof(a));
         if (err)
             return err;
@@ -283,11 +283,11 @@ static int set_peer_key(struct wg_peer_config *p, enum key_id id, const char *v,
     }
     case K_PROTOCOL_VERSION:
         if (parse_uint(v, len, UINT64_MAX, &n))
-            return EINVAL;
-        return n == 1 ? 0 : EPROTO;
+            return -EINVAL;
+        return n == 1 ? 0 : -EPROTO;
     default:
         /* A device key after the first public_key. */
-        return EINVAL;
+        return -EINVAL;
     }
 }
 
@@ -299,10 +299,10 @@ int wg_uapi_parse_set(const char *text, size_t len, struct wg_device_config *cfg
     int err = 0;
 
     if (!cfg || (!text && len))
-        return EINVAL;
+        return -EINVAL;
     memset(cfg, 0, sizeof(*cfg));
     if (len && memchr(text, '\0', len))
-        return EINVAL;
+        return -EINVAL;
 
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -312,18 +312,18 @@ int wg_uapi_parse_set(const char *text, size_t len, struct wg_device_config *cfg
         enum key_id id;
 
         if (line_end == p || !eq || eq == p) {
-            err = EINVAL;       /* empty line, no '=', or no key */
+            err = -EINVAL;       /* empty line, no '=', or no key */
             break;
         }
         klen = (size_t)(eq - p);
         vlen = (size_t)(line_end - eq - 1);
         id = lookup_key(p, klen);
         if (id == K_UNKNOWN) {
-            err = EPROTO;
+            err = -EPROTO;
             break;
         }
         if (vlen > VALUE_MAX) {
-            err = EINVAL;
+            err = -EINVAL;
             break;
         }
         memcpy(value, eq + 1, vlen);

@@ -12,8 +12,8 @@
 #include "wgcore/wgcore.h"
 
 /* text: the lines after "set=1\n", up to (not including) the empty line.
- * 0 or a positive errno (EINVAL for malformed input, EPROTO for an unknown
- * key or protocol_version).  On success free with wg_uapi_config_free(). */
+ * 0 or -errno (-EINVAL for malformed input, -EPROTO for an unknown key or
+ * protocol_version, -ENOMEM).  On success free with wg_uapi_config_free(). */
 int wg_uapi_parse_set(const char *text, size_t len, struct wg_device_config *cfg);
 void wg_uapi_config_free(struct wg_device_config *cfg);   /* wipes keys */
 

@@ -15,15 +15,15 @@
 
 #define ERRNO_MAX sizeof("errno=-2147483648\n\n")
 
-/* Errors travel negated ("errno=-22"), as wireguard-go sends them: wg(8)
- * passes the number on as its own return value and prints strerror(-N), so
- * a positive number would read "Unknown error -22". */
+/* err is 0 or -errno, and travels as it is ("errno=-22"), as wireguard-go
+ * sends it: wg(8) passes the number on as its own return value and prints
+ * strerror(-N), so a positive number would read "Unknown error -22". */
 static char *answer_errno(int err)
 {
     char *s = malloc(ERRNO_MAX);
 
     if (s)
-        snprintf(s, ERRNO_MAX, "errno=%d\n\n", err > 0 ? -err : err);
+        snprintf(s, ERRNO_MAX, "errno=%d\n\n", err);
     return s;
 }
 
@@ -39,7 +39,7 @@ static char *handle_get(struct wg_device *dev)
     s = wg_uapi_format_get_reserve(info, ERRNO_MAX, &len);
     wg_device_info_free(info);
     if (!s)
-        return answer_errno(ENOMEM);
+        return answer_errno(-ENOMEM);
     memcpy(s + len, "errno=0\n\n", sizeof("errno=0\n\n"));
     return s;
 }
@@ -65,10 +65,10 @@ char *wg_uapi_handle(struct wg_device *dev, const char *req, size_t len)
 {
     /* Every request ends with an empty line; the socket layer splits on it. */
     if (!req || len < 2 || req[len - 1] != '\n' || req[len - 2] != '\n')
-        return answer_errno(EINVAL);
+        return answer_errno(-EINVAL);
     if (len == 7 && !memcmp(req, "get=1\n\n", 7))
         return handle_get(dev);
     if (len >= 7 && !memcmp(req, "set=1\n", 6))
         return handle_set(dev, req + 6, len - 7);
-    return answer_errno(EINVAL);
+    return answer_errno(-EINVAL);
 }

@@ -6,7 +6,9 @@
  * socket.  The plugin hosts many devices in one process; wgvsockd hosts one.
  *
  * Threads are the device's own: create starts them, destroy joins them.
- * Every function here is safe to call from any thread.
+ * Every function here is safe to call from any thread.  Every function that
+ * can fail returns 0 or -errno, as the kernel's do; only the wg(8) text
+ * protocol (uapi) writes a number out, as errno=-N.
  */
 #ifndef WGVSOCK_WGCORE_H
 #define WGVSOCK_WGCORE_H
@@ -28,7 +30,7 @@ enum wg_transport_kind {
     WG_TRANSPORT_TCP6,
     WG_TRANSPORT_VSOCK,     /* AF_VSOCK SOCK_STREAM, framed */
 };
-/* "udp", "tcp", "tcp4", "tcp6", "vsock" -> kind; -1 if unknown. */
+/* "udp", "tcp", "tcp4", "tcp6", "vsock" -> kind; -EINVAL if unknown. */
 int wg_transport_from_name(const char *name);
 const char *wg_transport_name(enum wg_transport_kind kind);
 
@@ -93,8 +95,8 @@ struct wg_device_config {
     struct wg_peer_config *peers;
 };
 
-/* Applies a configuration.  0, or a positive errno value (the number the
- * control socket reports, negated, as errno=-N), e.g. EADDRINUSE for a busy port.
+/* Applies a configuration.  0 or -errno (the control socket reports it as
+ * errno=-N), e.g. -EADDRINUSE for a busy port.
  * Validation that can fail happens before anything changes.  On a vsock
  * device an AF_INET endpoint is read as a CID ("0.0.0.2" = host(2)); an
  * AF_VSOCK endpoint on an IP device is EINVAL. */
@@ -125,7 +127,7 @@ struct wg_device_info {
     struct wg_peer_info *peers;
 };
 
-/* Snapshot of the device.  0 or positive errno; free with wg_device_info_free
+/* Snapshot of the device.  0 or -errno; free with wg_device_info_free
  * (which wipes the keys). */
 int wg_device_get(struct wg_device *dev, struct wg_device_info **out);
 void wg_device_info_free(struct wg_device_info *info);

@@ -3,7 +3,7 @@
  *
  * Properties beyond "does not crash":
  *   - a rejected body leaves the config all zero (nothing half-parsed can
- *     reach the device), and the error is EINVAL, EPROTO or ENOMEM;
+ *     reach the device), and the error is -EINVAL, -EPROTO or -ENOMEM;
  *   - an accepted config is sane: allowed-ips of a known family, cidr in
  *     range and no host bits set; endpoints of a known family;
  *   - format -> parse round trip: the config, reported as a device would
@@ -166,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     err = wg_uapi_parse_set(buf, size, &cfg);
     if (err) {
-        CHECK(err == EINVAL || err == EPROTO || err == ENOMEM);
+        CHECK(err == -EINVAL || err == -EPROTO || err == -ENOMEM);
         CHECK(all_zero(&cfg, sizeof(cfg)));
     } else {
         check_sane(&cfg);

@@ -467,7 +467,7 @@ static void test_apply_errors(void **state)
     memset(&cfg, 0, sizeof(cfg));
     cfg.has_listen_port = true;
     cfg.listen_port = ntohs(a.sin_port);
-    assert_int_equal(wg_device_apply(dev_b, &cfg), EADDRINUSE);
+    assert_int_equal(wg_device_apply(dev_b, &cfg), -EADDRINUSE);
     assert_int_equal(dev_port(dev_b), before);
     close(busy);
     /* An AF_VSOCK endpoint on a UDP device: EINVAL, peer not added. */
@@ -481,14 +481,14 @@ static void test_apply_errors(void **state)
     memset(&cfg, 0, sizeof(cfg));
     cfg.n_peers = 1;
     cfg.peers = &pc;
-    assert_int_equal(wg_device_apply(dev_b, &cfg), EINVAL);
+    assert_int_equal(wg_device_apply(dev_b, &cfg), -EINVAL);
     {
         struct wg_device_info *info;
         assert_int_equal(wg_device_get(dev_b, &info), 0);
         assert_int_equal(info->n_peers, 1);
         wg_device_info_free(info);
     }
-    assert_int_equal(wg_device_apply(dev_b, NULL), EINVAL);
+    assert_int_equal(wg_device_apply(dev_b, NULL), -EINVAL);
     /* A set the protocol refuses (bad prefix length) leaves the port as it
      * was, even though the port change came first. */
     peer_cfg(&pc, &aip, pub_a, NULL, 0, "10.204.9.9");
@@ -498,7 +498,7 @@ static void test_apply_errors(void **state)
     cfg.listen_port = 0;
     cfg.n_peers = 1;
     cfg.peers = &pc;
-    assert_int_equal(wg_device_apply(dev_b, &cfg), EINVAL);
+    assert_int_equal(wg_device_apply(dev_b, &cfg), -EINVAL);
     assert_int_equal(dev_port(dev_b), before);
     /* fwmark: reported by get and set on the bound sockets. */
     memset(&cfg, 0, sizeof(cfg));
@@ -557,10 +557,10 @@ static void test_convert_endpoint(void **state)
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), 0);
     assert_true(wg_sockaddr_equal(&in, &out));
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP4, &in, &out), 0);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP6, &in, &out), EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP6, &in, &out), -EINVAL);
     in.addr.in.sin_port = 0;
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), EINVAL);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), -EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), -EINVAL);
     /* A vsock endpoint passes on a vsock device only. */
     memset(&in, 0, sizeof(in));
     in.addr.vm.svm_family = AF_VSOCK;
@@ -568,19 +568,19 @@ static void test_convert_endpoint(void **state)
     in.addr.vm.svm_port = 8172;
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), 0);
     assert_int_equal(out.addr.vm.svm_cid, 2);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), EINVAL);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP, &in, &out), EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), -EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP, &in, &out), -EINVAL);
     /* IPv6: not on vsock or tcp4. */
     memset(&in, 0, sizeof(in));
     in.addr.in6.sin6_family = AF_INET6;
     in.addr.in6.sin6_addr = in6addr_loopback;
     in.addr.in6.sin6_port = htons(1);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), EINVAL);
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP4, &in, &out), EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_VSOCK, &in, &out), -EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP4, &in, &out), -EINVAL);
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_TCP6, &in, &out), 0);
     assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), 0);
     in.addr.sa.sa_family = AF_UNIX;
-    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), EINVAL);
+    assert_int_equal(wg_device_convert_endpoint(WG_TRANSPORT_UDP, &in, &out), -EINVAL);
 }
 
 /* ---- engine threads: named, every signal blocked ---- */

@@ -500,7 +500,7 @@ static void test_apply_semantics(void **state)
     pc.allowed_ips = &bad;
     cfg.n_peers = 1;
     cfg.peers = &pc;
-    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), EINVAL);
+    assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), -EINVAL);
     assert_null(wg_proto_find_peer(A.p, newpub));
 
     /* update_only does not create */

@@ -123,16 +123,16 @@ static void test_invalid(void **state)
     memset(&ep, 0xa5, sizeof(ep));
     before = ep;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (wg_sockaddr_parse(&ep, bad[i], false) != EINVAL)
+        if (wg_sockaddr_parse(&ep, bad[i], false) != -EINVAL)
             fail_msg("accepted (ip): \"%s\"", bad[i]);
-        if (wg_sockaddr_parse(&ep, bad[i], true) != EINVAL)
+        if (wg_sockaddr_parse(&ep, bad[i], true) != -EINVAL)
             fail_msg("accepted (vsock): \"%s\"", bad[i]);
         assert_memory_equal(&ep, &before, sizeof(ep));
     }
     /* vsock: IPv6 is not a CID, and 255.255.255.255 is VMADDR_CID_ANY */
-    assert_int_equal(wg_sockaddr_parse(&ep, "[::1]:80", true), EINVAL);
-    assert_int_equal(wg_sockaddr_parse(&ep, "255.255.255.255:80", true), EINVAL);
-    assert_int_equal(wg_sockaddr_parse(&ep, NULL, false), EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, "[::1]:80", true), -EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, "255.255.255.255:80", true), -EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, NULL, false), -EINVAL);
 }
 
 static void test_long_garbage(void **state)
@@ -142,14 +142,14 @@ static void test_long_garbage(void **state)
 
     memset(big, '1', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    assert_int_equal(wg_sockaddr_parse(&ep, big, false), EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, big, false), -EINVAL);
     big[100] = ':';
-    assert_int_equal(wg_sockaddr_parse(&ep, big, true), EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, big, true), -EINVAL);
     big[0] = '[';
-    assert_int_equal(wg_sockaddr_parse(&ep, big, false), EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, big, false), -EINVAL);
     memcpy(big, "vm(", 3);
     big[200] = ')';
-    assert_int_equal(wg_sockaddr_parse(&ep, big, false), EINVAL);
+    assert_int_equal(wg_sockaddr_parse(&ep, big, false), -EINVAL);
 }
 
 static void test_equal(void **state)

@@ -219,86 +219,86 @@ static void test_errors(void **state)
 {
     static const struct { const char *text; int err; } cases[] = {
         /* line structure */
-        { "\n", EINVAL },
-        { "listen_port=1\n\nfwmark=1\n", EINVAL },
-        { "listen_port\n", EINVAL },
-        { "=1\n", EINVAL },
-        { "listen_port 1\n", EINVAL },
+        { "\n", -EINVAL },
+        { "listen_port=1\n\nfwmark=1\n", -EINVAL },
+        { "listen_port\n", -EINVAL },
+        { "=1\n", -EINVAL },
+        { "listen_port 1\n", -EINVAL },
         /* unknown keys and versions */
-        { "foo=1\n", EPROTO },
-        { "listen_port =1\n", EPROTO },
-        { "Listen_port=1\n", EPROTO },
-        { "last_handshake_time_sec=0\n", EPROTO },
-        { "public_key=" K1 "\nrx_bytes=1\n", EPROTO },
-        { "public_key=" K1 "\nprotocol_version=2\n", EPROTO },
-        { "public_key=" K1 "\nprotocol_version=0\n", EPROTO },
-        { "public_key=" K1 "\nprotocol_version=x\n", EINVAL },
-        { "public_key=" K1 "\nprotocol_version=\n", EINVAL },
+        { "foo=1\n", -EPROTO },
+        { "listen_port =1\n", -EPROTO },
+        { "Listen_port=1\n", -EPROTO },
+        { "last_handshake_time_sec=0\n", -EPROTO },
+        { "public_key=" K1 "\nrx_bytes=1\n", -EPROTO },
+        { "public_key=" K1 "\nprotocol_version=2\n", -EPROTO },
+        { "public_key=" K1 "\nprotocol_version=0\n", -EPROTO },
+        { "public_key=" K1 "\nprotocol_version=x\n", -EINVAL },
+        { "public_key=" K1 "\nprotocol_version=\n", -EINVAL },
         /* keys */
-        { "private_key=\n", EINVAL },
-        { "private_key=" K1 "0\n", EINVAL },
-        { "private_key=e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027\n", EINVAL },
-        { "private_key=g84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a\n", EINVAL },
-        { "private_key= " K1 "\n", EINVAL },
-        { "private_key=" K1 " \n", EINVAL },
-        { "public_key=xyz\n", EINVAL },
-        { "public_key=" K1 "\npreshared_key=" K2 "z\n", EINVAL },
+        { "private_key=\n", -EINVAL },
+        { "private_key=" K1 "0\n", -EINVAL },
+        { "private_key=e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027\n", -EINVAL },
+        { "private_key=g84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a\n", -EINVAL },
+        { "private_key= " K1 "\n", -EINVAL },
+        { "private_key=" K1 " \n", -EINVAL },
+        { "public_key=xyz\n", -EINVAL },
+        { "public_key=" K1 "\npreshared_key=" K2 "z\n", -EINVAL },
         /* numbers */
-        { "listen_port=65536\n", EINVAL },
-        { "listen_port=-1\n", EINVAL },
-        { "listen_port=+1\n", EINVAL },
-        { "listen_port= 1\n", EINVAL },
-        { "listen_port=1 \n", EINVAL },
-        { "listen_port=\n", EINVAL },
-        { "listen_port=0x10\n", EINVAL },
-        { "fwmark=4294967296\n", EINVAL },
-        { "fwmark=99999999999999999999999\n", EINVAL },
-        { "public_key=" K1 "\npersistent_keepalive_interval=65536\n", EINVAL },
+        { "listen_port=65536\n", -EINVAL },
+        { "listen_port=-1\n", -EINVAL },
+        { "listen_port=+1\n", -EINVAL },
+        { "listen_port= 1\n", -EINVAL },
+        { "listen_port=1 \n", -EINVAL },
+        { "listen_port=\n", -EINVAL },
+        { "listen_port=0x10\n", -EINVAL },
+        { "fwmark=4294967296\n", -EINVAL },
+        { "fwmark=99999999999999999999999\n", -EINVAL },
+        { "public_key=" K1 "\npersistent_keepalive_interval=65536\n", -EINVAL },
         /* booleans */
-        { "replace_peers=false\n", EINVAL },
-        { "replace_peers=TRUE\n", EINVAL },
-        { "replace_peers=\n", EINVAL },
-        { "public_key=" K1 "\nremove=1\n", EINVAL },
-        { "public_key=" K1 "\nupdate_only=yes\n", EINVAL },
-        { "public_key=" K1 "\nreplace_allowed_ips=true \n", EINVAL },
+        { "replace_peers=false\n", -EINVAL },
+        { "replace_peers=TRUE\n", -EINVAL },
+        { "replace_peers=\n", -EINVAL },
+        { "public_key=" K1 "\nremove=1\n", -EINVAL },
+        { "public_key=" K1 "\nupdate_only=yes\n", -EINVAL },
+        { "public_key=" K1 "\nreplace_allowed_ips=true \n", -EINVAL },
         /* placement */
-        { "endpoint=1.2.3.4:5\n", EINVAL },
-        { "allowed_ip=10.0.0.0/8\n", EINVAL },
-        { "remove=true\n", EINVAL },
-        { "protocol_version=1\n", EINVAL },
-        { "public_key=" K1 "\nlisten_port=1\n", EINVAL },
-        { "public_key=" K1 "\nprivate_key=" K2 "\n", EINVAL },
-        { "public_key=" K1 "\nreplace_peers=true\n", EINVAL },
+        { "endpoint=1.2.3.4:5\n", -EINVAL },
+        { "allowed_ip=10.0.0.0/8\n", -EINVAL },
+        { "remove=true\n", -EINVAL },
+        { "protocol_version=1\n", -EINVAL },
+        { "public_key=" K1 "\nlisten_port=1\n", -EINVAL },
+        { "public_key=" K1 "\nprivate_key=" K2 "\n", -EINVAL },
+        { "public_key=" K1 "\nreplace_peers=true\n", -EINVAL },
         /* endpoints */
-        { "public_key=" K1 "\nendpoint=\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=1.2.3.4\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=1.2.3.4:0\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=1.2.3.4:65536\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=1.2.3:51820\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=example.com:51820\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=[::1]\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=::1:51820\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=:51820\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=vm(2):51820\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=host(2)\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=host(3):1\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=vm(-1):1\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=vm(16):\n", EINVAL },
-        { "public_key=" K1 "\nendpoint=vm():1\n", EINVAL },
+        { "public_key=" K1 "\nendpoint=\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=1.2.3.4\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=1.2.3.4:0\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=1.2.3.4:65536\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=1.2.3:51820\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=example.com:51820\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=[::1]\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=::1:51820\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=:51820\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=vm(2):51820\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=host(2)\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=host(3):1\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=vm(-1):1\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=vm(16):\n", -EINVAL },
+        { "public_key=" K1 "\nendpoint=vm():1\n", -EINVAL },
         /* allowed-ips */
-        { "public_key=" K1 "\nallowed_ip=\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/33\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/+8\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/0008\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/8/8\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0/8\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=/8\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=::/129\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=fe80::1%lo/64\n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=10.0.0.0/8 \n", EINVAL },
-        { "public_key=" K1 "\nallowed_ip=1:2:3:4:5:6:7:8:9/64\n", EINVAL },
+        { "public_key=" K1 "\nallowed_ip=\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/33\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/+8\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/0008\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/8/8\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0/8\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=/8\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=::/129\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=fe80::1%lo/64\n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=10.0.0.0/8 \n", -EINVAL },
+        { "public_key=" K1 "\nallowed_ip=1:2:3:4:5:6:7:8:9/64\n", -EINVAL },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -332,11 +332,11 @@ static void test_error_after_big_prefix(void **state)
     wg_uapi_config_free(&cfg);
 
     strcpy(text + len, "allowed_ip=10.0.0.0/40\n");
-    assert_int_equal(wg_uapi_parse_set(text, strlen(text), &cfg), EINVAL);
+    assert_int_equal(wg_uapi_parse_set(text, strlen(text), &cfg), -EINVAL);
     assert_empty(&cfg);
 
     text[100] = '\0';
-    assert_int_equal(wg_uapi_parse_set(text, len, &cfg), EINVAL);
+    assert_int_equal(wg_uapi_parse_set(text, len, &cfg), -EINVAL);
     assert_empty(&cfg);
     free(text);
 }
@@ -358,7 +358,7 @@ static void test_hex_alphabet(void **state)
         if (isxdigit(c)) {
             assert_int_equal(err, 0);
             wg_uapi_config_free(&cfg);
-        } else if (err != EINVAL) {
+        } else if (err != -EINVAL) {
             fail_msg("byte 0x%02x in a key: got %d", c, err);
         }
     }

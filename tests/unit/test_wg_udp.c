@@ -116,9 +116,9 @@ static void test_names(void **state)
     assert_int_equal(wg_transport_from_name("tcp4"), WG_TRANSPORT_TCP4);
     assert_int_equal(wg_transport_from_name("tcp6"), WG_TRANSPORT_TCP6);
     assert_int_equal(wg_transport_from_name("vsock"), WG_TRANSPORT_VSOCK);
-    assert_int_equal(wg_transport_from_name("VSOCK"), -1);
-    assert_int_equal(wg_transport_from_name(""), -1);
-    assert_int_equal(wg_transport_from_name(NULL), -1);
+    assert_int_equal(wg_transport_from_name("VSOCK"), -EINVAL);
+    assert_int_equal(wg_transport_from_name(""), -EINVAL);
+    assert_int_equal(wg_transport_from_name(NULL), -EINVAL);
     assert_string_equal(wg_transport_name(WG_TRANSPORT_TCP6), "tcp6");
     assert_string_equal(wg_transport_name((enum wg_transport_kind)99), "unknown");
 }
