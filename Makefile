@@ -44,6 +44,7 @@ $(BUILD)/obj/%.o: %.c
 
 deps:
 	./tests/lib/install-deps.sh
+	./tests/lib/docker26-root.sh
 
 test: bins
 	BUILD=$(BUILD) ./tests/run.sh

@@ -4,6 +4,12 @@
 #
 #   T=netns ./tests/run.sh        only tests whose path contains "netns"
 #
+# A docker test (one that sources tests/lib/docker.sh) runs against Docker
+# 20.10; one with the line "# engines: 20.10 26" runs again against Docker 26
+# (DK_ENGINE=26), shown as e.g. "e2e/test_docker_udp.sh[docker26]" (T= matches
+# that name too).  DK_ENGINES="20.10" or "26" runs those tests against one
+# engine only.  The totals per engine come before the last line.
+#
 # A script passes with exit 0, fails with anything else, and is *skipped* with
 # exit 77 (counted and shown as skipped, never as passed).  In CI (CI=true)
 # every prerequisite is installed, so a skip counts as a failure there.
@@ -18,6 +24,8 @@ filter=${T:-}
 tmo=${TEST_TIMEOUT:-900}
 pass=0 fail=0 skip=0
 failed=()
+engines=${DK_ENGINES:-20.10 26}
+declare -A eng_pass eng_fail eng_skip
 logdir=$_build/test-logs; mkdir -p "$logdir"
 
 run_one() {  # $1 display name, rest: command
@@ -64,13 +72,39 @@ for b in "$BUILD"/tests/unit/*; do
     case $b in *"$filter"*) ;; *) continue ;; esac
     run_one "unit/$(basename "$b")" "$b"
 done
+# run_engine ENGINE NAME SCRIPT: a docker test against one engine, counted
+# per engine as well.
+run_engine() {
+    local e=$1 p0=$pass f0=$fail s0=$skip
+    run_one "$2" env DK_ENGINE="$e" bash "$3"
+    eng_pass[$e]=$((${eng_pass[$e]:-0} + pass - p0))
+    eng_fail[$e]=$((${eng_fail[$e]:-0} + fail - f0))
+    eng_skip[$e]=$((${eng_skip[$e]:-0} + skip - s0))
+}
 for s in tests/*/test_*.sh tests/*/*/test_*.sh; do
     [ -f "$s" ] || continue
-    case $s in *"$filter"*) ;; *) continue ;; esac
-    run_one "${s#tests/}" bash "$s"
+    name=${s#tests/}
+    if ! grep -q 'lib/docker\.sh' "$s"; then
+        case $s in *"$filter"*) run_one "$name" bash "$s" ;; esac
+        continue
+    fi
+    both=0; grep -qx '# engines: 20.10 26' "$s" && both=1
+    for e in $engines; do
+        n=$name; [ "$e" = 26 ] && { [ $both = 1 ] || continue; n="$name[docker26]"; }
+        case tests/$n in *"$filter"*) run_engine "$e" "$n" "$s" ;; esac
+    done
 done
 
 echo
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
+if [ ${#eng_pass[@]} -gt 0 ]; then
+    sep=
+    for e in 20.10 26; do
+        [ -n "${eng_pass[$e]:-}" ] || continue
+        printf '%sdocker %s: %d passed, %d failed, %d skipped' "$sep" "$e" \
+            "${eng_pass[$e]}" "${eng_fail[$e]}" "${eng_skip[$e]}"; sep='; '
+    done
+    echo
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

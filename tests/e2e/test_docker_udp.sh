@@ -3,7 +3,9 @@
 # loopback.  One container: exactly lo + wg0, default route via the hub, pings
 # both ways, the hub sees a handshake from the derived key, the seed (handed
 # over as WGVSOCK_SEED_FILE) appears nowhere in Docker; every bad option and
-# malformed request gets a clear error and leaves nothing behind.
+# malformed request gets a clear error and leaves nothing behind.  Last, the
+# daemon is stopped and must leave no process, mount or interface behind.
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
@@ -142,5 +144,6 @@ check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" 
 PRIV=$(keyderive --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" "$IP")
 check "plugin log has neither seed nor private key" bash -c "! grep -qF -e '$SEED' -e '$PRIV' '$PL_LOG'"
 check "dockerd log has neither seed nor private key" bash -c "! grep -qF -e '$SEED' -e '$PRIV' '$DK/dockerd.log'"
-[ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 40 "$PL_LOG"; }
+[ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 40 "$PL_LOG"; dk_logs 20; }
+dk_stop_checked
 e2e_finish

@@ -4,11 +4,23 @@
 #   dk ARGS...           the docker CLI talking to it
 #   dk_busybox           import the image "busybox" from Debian's busybox-static
 #   dk_plugin_dir        where a plugin socket must go for dockerd to find it
+#   dk_engine_name       "docker 20.10" or "docker 26" (for messages)
+#
+# Which engine (set before dk_start; tests/run.sh sets it per run):
+#   DK_ENGINE=20.10      the host's dockerd (Debian 12's docker.io), default
+#   DK_ENGINE=26         Debian 13's docker.io 26.1 from a cached trixie root,
+#                        with its own CLI (tests/lib/docker26.sh)
+# A test that should run against both engines says so in one line of its
+# own, which tests/run.sh reads:   # engines: 20.10 26
+# DK_BRIDGE=1 gives the daemon a docker0 (--bip $DK_BIP, default
+# 172.29.0.1/24) with iptables and masquerading, all inside $E2E_NS, for
+# scenarios with Docker's own bridge network; by default it has none.
 #
 # Isolation from any other dockerd on the machine (CI images often run one):
 #   - own --data-root, --exec-root, --pidfile, API socket (-H), --config-file;
 #   - own containerd (own root, state and socket), so the system containerd's
-#     "moby" namespace is never touched;
+#     "moby" namespace is never touched (Docker 26: the one dockerd starts
+#     under its exec root, see tests/lib/docker26.sh);
 #   - dockerd and containerd run in a private mount namespace where
 #     /run/docker/plugins (plugin discovery) is a directory of this test and
 #     /run/containerd (shim sockets) a tmpfs: a plugin socket of this test is
@@ -19,6 +31,10 @@
 
 [ -n "${_DK_SH:-}" ] && return 0
 _DK_SH=1
+DK_ENGINE=${DK_ENGINE:-20.10}
+. "$(dirname "${BASH_SOURCE[0]}")/docker26.sh"
+
+dk_engine_name() { echo "docker $DK_ENGINE"; }
 
 dk_find_cli() {
     local c
@@ -32,18 +48,48 @@ dk() { DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DK/cli "$DK_CLI" "$@"; }
 
 dk_plugin_dir() { echo "$DK/plugins"; }
 
+# dk_daemon_flags: dockerd's options, the same for both engines.
+dk_daemon_flags() {
+    local net="--bridge=none --iptables=false --ip-masq=false"
+    [ "${DK_BRIDGE:-0}" = 1 ] && net="--bip ${DK_BIP:-172.29.0.1/24} --iptables=true --ip-masq=true"
+    printf '%s ' --data-root "$DK/data" --exec-root "$DK/x" --pidfile "$DK/docker.pid" \
+        -H "unix://$DK/api.sock" --config-file "$DK/daemon.json" $net --userland-proxy=false \
+        --storage-driver="${DK_STORAGE:-overlay2}" --exec-opt native.cgroupdriver=cgroupfs \
+        --log-level="${DK_LOG_LEVEL:-info}"
+}
+
 dk_start() {
-    e2e_need_tool dockerd containerd runc unshare
-    dk_find_cli || skip "docker CLI not installed (make deps installs docker.io)"
+    case $DK_ENGINE in 20.10|26) ;; *) die "DK_ENGINE=$DK_ENGINE: 20.10 or 26" ;; esac
+    e2e_need_tool unshare nsenter
     [ -n "${E2E_NS:-}" ] || e2e_netns
     # Short: managed plugins put sockets at EXEC_ROOT/plugins/<64 hex>/x.sock
     # and a unix socket path has at most 107 bytes.
     DK=$(mktemp -d /tmp/dk.XXXXXX)
     chmod 711 "$DK"
-    mkdir -p "$DK/data" "$DK/x" "$DK/plugins" "$DK/cli" "$DK/ctd-root" "$DK/ctd-state"
+    mkdir -p "$DK/data" "$DK/x" "$DK/plugins" "$DK/cli"
     DOCKER_HOST=unix://$DK/api.sock
     export DOCKER_HOST
     echo '{}' >"$DK/daemon.json"
+    DK_HOST_LINKS=$(dk_links | grep -E '^(docker|br-|veth)')
+    if [ "$DK_ENGINE" = 26 ]; then dk26_prepare; else dk20_prepare; fi
+    log "starting $(dk_engine_name) in netns $E2E_NS, root $DK"
+    nsenter --net="/run/netns/$E2E_NS" unshare -m --propagation private "$DK/start.sh" >"$DK/dockerd.log" 2>&1 &
+    DK_PID=$!
+    e2e_defer "dk_stop"
+    if ! wait_for 60 dk_alive_version || ! proc_alive "$DK_PID"; then
+        tail -n 30 "$DK/dockerd.log" "$DK/containerd.log" 2>/dev/null
+        die "dockerd did not come up"
+    fi
+    DK_VERSION=$(dk version --format '{{.Server.Version}}')
+    case $DK_VERSION in "$DK_ENGINE".*) ;; *) die "DK_ENGINE=$DK_ENGINE but dockerd is $DK_VERSION" ;; esac
+    log "dockerd up ($DK_VERSION, CLI $(dk version --format '{{.Client.Version}}'))"
+}
+
+# dk20_prepare: the host's dockerd 20.10 with a containerd of its own.
+dk20_prepare() {
+    e2e_need_tool dockerd containerd runc
+    dk_find_cli || skip "docker CLI not installed (make deps installs docker.io)"
+    mkdir -p "$DK/ctd-root" "$DK/ctd-state"
     cat >"$DK/containerd.toml" <<EOF
 version = 2
 root = "$DK/ctd-root"
@@ -73,22 +119,9 @@ mount -t tmpfs -o mode=711 tmpfs /run/containerd
 containerd --config "$DK/containerd.toml" >"$DK/containerd.log" 2>&1 &
 echo \$! >"$DK/containerd.pid"
 i=0; while [ ! -S "$DK/ctd.sock" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done
-exec dockerd --data-root "$DK/data" --exec-root "$DK/x" --pidfile "$DK/docker.pid" \\
-    -H "unix://$DK/api.sock" --config-file "$DK/daemon.json" --containerd "$DK/ctd.sock" \\
-    --bridge=none --iptables=false --ip-masq=false --userland-proxy=false \\
-    --storage-driver=${DK_STORAGE:-overlay2} --exec-opt native.cgroupdriver=cgroupfs \\
-    --log-level=${DK_LOG_LEVEL:-info}
+exec dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock"
 EOF
     chmod +x "$DK/start.sh"
-    log "starting dockerd in netns $E2E_NS, root $DK"
-    nsenter --net="/run/netns/$E2E_NS" unshare -m --propagation private "$DK/start.sh" >"$DK/dockerd.log" 2>&1 &
-    DK_PID=$!
-    e2e_defer "dk_stop"
-    if ! wait_for 60 dk_alive_version || ! proc_alive "$DK_PID"; then
-        tail -n 30 "$DK/dockerd.log" "$DK/containerd.log" 2>/dev/null
-        die "dockerd did not come up"
-    fi
-    log "dockerd up ($(dk version --format '{{.Server.Version}}'))"
 }
 
 dk_alive_version() {
@@ -124,6 +157,30 @@ dk_stop() {
     # overlay mounts lived in the private namespace, which is gone now.
     rm -rf "$DK" 2>/dev/null || { sleep 1; rm -rf "$DK"; }
 }
+
+# dk_stop_checked: dk_stop now, as a test's checks that it left nothing: no
+# process in dockerd's mount namespace, none of its mounts or of the Docker 26
+# root's in ours, its tree removed, no veth in the netns, and no docker*,
+# br-* or veth* interface in the host's namespace that was not there at
+# dk_start (docker0 itself stays in the netns until the test deletes it).
+dk_stop_checked() {
+    local mntns dk=$DK left p
+    mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
+    check "dockerd's mount namespace is known" test -n "$mntns"
+    dk_stop
+    left=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && echo "${p#/proc/}"; done)
+    check "no process left in dockerd's mount namespace (${left//$'\n'/ })" test -z "$left"
+    check "no mount of $dk in the host's mount table" bash -c "! grep -qF '$dk' /proc/self/mountinfo"
+    [ "$DK_ENGINE" = 26 ] && check "the Docker 26 root is mounted nowhere on the host" \
+        bash -c "! grep -qF '$DK26_ROOT' /proc/self/mountinfo"
+    [ "${E2E_KEEP:-}" = 1 ] || check "$dk removed" test ! -e "$dk"
+    left=$(dk_links -n "$E2E_NS" | grep '^veth' | tr '\n' ' ')
+    check "no veth left in the netns ($left)" test -z "$left"
+    left=$(comm -13 <(echo "$DK_HOST_LINKS") <(dk_links | grep -E '^(docker|br-|veth)') | tr '\n' ' ')
+    check "no new docker*, br-* or veth* interface on the host ($left)" test -z "$left"
+}
+# dk_links [-n NS]: interface names, sorted.
+dk_links() { ip "$@" -o link | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }
 
 # dk_busybox: the image "busybox" made from Debian's static busybox (there is
 # no registry): /bin/busybox plus one symlink per applet.
