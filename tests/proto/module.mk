@@ -4,7 +4,7 @@
 # binary.
 WGGO_PEER_OBJS := $(BUILD)/obj/tests/proto/wggo_peer.o \
 	$(addprefix $(BUILD)/obj/wgcore/,hash.o noise.o cookie.o keypair.o peer.o timers.o proto.o \
-	  allowedips.o replay.o ratelimiter.o aead.o endpoint.o log.o)
+	  allowedips.o replay.o ratelimiter.o aead.o sockaddr.o log.o)
 TEST_BINS += $(BUILD)/tests/proto/wggo_peer
 
 $(BUILD)/tests/proto/wggo_peer: $(WGGO_PEER_OBJS)

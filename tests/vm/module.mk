@@ -2,7 +2,7 @@
 # Linked against just the transport objects, so a half-written engine file
 # elsewhere never keeps the vsock tests from building.
 VM_CHECK_OBJS := $(BUILD)/obj/tests/vm/vsock_stream_check.o \
-	$(addprefix $(BUILD)/obj/wgcore/,transport.o transport_udp.o transport_stream.o stream_frame.o endpoint.o thread.o)
+	$(addprefix $(BUILD)/obj/wgcore/,transport.o transport_udp.o transport_stream.o stream_frame.o sockaddr.o thread.o)
 TEST_BINS += $(BUILD)/tests/vm/vsock_stream_check
 
 $(BUILD)/tests/vm/vsock_stream_check: $(VM_CHECK_OBJS)
