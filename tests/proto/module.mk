@@ -2,9 +2,7 @@
 # test_proto_wggo.sh against Debian's wireguard-go).  Built here, with the
 # tree's own flags, so `make asan` gets a sanitized helper like every other
 # binary.
-WGGO_PEER_OBJS := $(BUILD)/obj/tests/proto/wggo_peer.o \
-	$(addprefix $(BUILD)/obj/wgcore/,hash.o noise.o cookie.o keypair.o peer.o timers.o proto.o \
-	  allowedips.o replay.o ratelimiter.o aead.o sockaddr.o log.o)
+WGGO_PEER_OBJS := $(BUILD)/obj/tests/proto/wggo_peer.o $(WGCORE_OBJS)
 TEST_BINS += $(BUILD)/tests/proto/wggo_peer
 
 $(BUILD)/tests/proto/wggo_peer: $(WGGO_PEER_OBJS)

@@ -1,8 +1,5 @@
 # tests/vm: programs that run only inside the QEMU guest (real AF_VSOCK).
-# Linked against just the transport objects, so a half-written engine file
-# elsewhere never keeps the vsock tests from building.
-VM_CHECK_OBJS := $(BUILD)/obj/tests/vm/vsock_stream_check.o \
-	$(addprefix $(BUILD)/obj/wgcore/,transport.o transport_udp.o transport_stream.o stream_frame.o sockaddr.o thread.o)
+VM_CHECK_OBJS := $(BUILD)/obj/tests/vm/vsock_stream_check.o $(WGCORE_OBJS)
 TEST_BINS += $(BUILD)/tests/vm/vsock_stream_check
 
 $(BUILD)/tests/vm/vsock_stream_check: $(VM_CHECK_OBJS)
