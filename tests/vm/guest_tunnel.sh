@@ -78,26 +78,8 @@ ping_until() {  # ping_until A|B ADDR SECONDS
     done
     return 1
 }
-# bulk MiB: A -> B through the tunnel with busybox nc, checked by md5sum
-bulk() {
-    rm -f /tmp/recv
-    dd if=/dev/urandom of=/tmp/data bs=65536 count=$(($1 * 16)) 2>/dev/null
-    want=$(wc -c < /tmp/data)
-    # nc -l stops on EOF of its own stdin: feed it a sleep
-    (sleep 120 | inB nc -l -p 5001 > /tmp/recv) &
-    srv=$!
-    sleep 0.3
-    t0=$(date +%s)
-    inA nc 10.9.0.2 5001 < /tmp/data
-    i=0
-    while [ $i -lt 300 ] && [ "$(wc -c < /tmp/recv 2>/dev/null || echo 0)" -lt "$want" ]; do
-        sleep 0.1; i=$((i + 1))
-    done
-    kill $srv 2>/dev/null
-    got=$(wc -c < /tmp/recv)
-    log "bulk: $got/$want bytes in $(( $(date +%s) - t0 ))s"
-    [ "$got" = "$want" ] && [ "$(md5sum < /tmp/data)" = "$(md5sum < /tmp/recv)" ]
-}
+# bulk MiB: A -> B through the tunnel, checked by md5sum (guest_lib.sh)
+bulk() { guest_bulk "$1" 10.9.0.2 inA inB; }
 endpoint_ok() {  # the peer endpoint B learnt from A's connection, as wg(8) shows it
     ep=$(wg show wgb endpoints | awk '{print $2}')
     log "wg show wgb endpoints: $ep"

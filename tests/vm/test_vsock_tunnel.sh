@@ -25,7 +25,7 @@ if [ "$IPERF_SECS" -gt 0 ] && command -v iperf3 >/dev/null; then
     vm_add_bin "$(command -v iperf3)" /bin/iperf3 || exit 2
 fi
 guest=$VM_WORK/guest.sh
-{ echo "IPERF_SECS=$IPERF_SECS"; cat tests/vm/guest_tunnel.sh; } > "$guest"
+{ echo "IPERF_SECS=$IPERF_SECS"; cat tests/vm/guest_lib.sh tests/vm/guest_tunnel.sh; } > "$guest"
 vm_run "$guest"
 rc=$?
 grep -a '^VSOCK_TUNNEL_THROUGHPUT' "$VM_LOG" | sed 's/^VSOCK_TUNNEL_THROUGHPUT/wgvsockd vsock tunnel:/'

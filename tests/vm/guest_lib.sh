@@ -1,0 +1,27 @@
+# guest_lib.sh - shell helpers for the scripts that run INSIDE the QEMU
+# guest (busybox sh); the test_*.sh put it in front of their guest script.
+# shellcheck shell=sh
+
+# guest_bulk MIB ADDR SEND RECV: MIB MiB of random data to ADDR:5001 with
+# busybox nc, SEND and RECV being the command prefixes (e.g. "inA", or ""
+# for this namespace) of the sender and the receiver; true if every byte
+# arrived with the same md5.
+guest_bulk() {
+    rm -f /tmp/recv
+    dd if=/dev/urandom of=/tmp/data bs=65536 count=$(($1 * 16)) 2>/dev/null
+    want=$(wc -c < /tmp/data)
+    # nc -l stops on EOF of its own stdin: feed it a sleep
+    (sleep 120 | $4 nc -l -p 5001 > /tmp/recv) &
+    srv=$!
+    sleep 0.3
+    t0=$(date +%s)
+    $3 nc "$2" 5001 < /tmp/data
+    i=0
+    while [ $i -lt 300 ] && [ "$(wc -c < /tmp/recv 2>/dev/null || echo 0)" -lt "$want" ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    kill $srv 2>/dev/null
+    got=$(wc -c < /tmp/recv)
+    echo "bulk: $got/$want bytes in $(( $(date +%s) - t0 ))s"
+    [ "$got" = "$want" ] && [ "$(md5sum < /tmp/data)" = "$(md5sum < /tmp/recv)" ]
+}
