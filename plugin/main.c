@@ -57,6 +57,7 @@ static void usage(FILE *f)
 "                          online CPUs, at most %u; none on one CPU; 0: none)\n"
 "  WGVSOCK_AEAD            openssl (default) or sodium: ChaCha20-Poly1305 backend\n"
 "  WGVSOCK_TUN_OFFLOAD=0   plain TUN devices without offloads (default: on)\n"
+"  WGVSOCK_UDP_OFFLOAD=0   no UDP GSO/GRO on the UDP transport (default: on)\n"
 "\n"
 "Network options (docker network create -o KEY=VALUE), [default]:\n"
 "  wgvsock.transport       vsock, tcp, tcp4, tcp6 or udp [vsock]\n"

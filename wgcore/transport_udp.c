@@ -11,8 +11,15 @@
  * threads are woken with shutdown(), which wakes a blocked recvmmsg even on
  * an unconnected UDP socket.
  *
- * Buffers are 64 KiB each so that UDP GRO (one receive = many segments)
- * can be switched on later without changing the layout.
+ * Offloads (udp_gso.h): a run of equal-size messages to one endpoint goes
+ * out as one sendmsg with a UDP_SEGMENT cmsg, and the sockets have UDP_GRO
+ * on, so one receive may carry many datagrams of one sender (buffers are
+ * 64 KiB each for that), cut apart before the engine sees them.  Where the
+ * kernel has no UDP_SEGMENT the socket sends one datagram per message; where
+ * it refuses a GSO send (EIO: the route's device cannot checksum; EINVAL or
+ * EMSGSIZE: segments larger than the route's MTU) that socket stops using
+ * GSO and the run is sent again datagram by datagram.  WGVSOCK_UDP_OFFLOAD=0 turns both
+ * off (for comparisons).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,9 +28,19 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include "wgcore/thread.h"
 #include "wgcore/transport_ops.h"
+#include "wgcore/udp_gso.h"
+#include "wgcore/wgcore.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 #define UDP_BUF_SIZE 65536u
 #define UDP_SOCKBUF (4u << 20)
@@ -36,8 +53,13 @@ struct udp_sock {
     pthread_t thread;
     bool thread_started;
     volatile bool stop;
+    bool gso;                                   /* UDP_SEGMENT sends; atomic: cleared on refusal */
     uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE */
     struct mmsghdr hdrs[WG_BATCH_MAX];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];      /* UDP_GRO: the segment size */
+        struct cmsghdr align;
+    } ctl[WG_BATCH_MAX];
     struct iovec iov[WG_BATCH_MAX];
     struct wg_sockaddr from[WG_BATCH_MAX];
     struct wg_msg msgs[WG_BATCH_MAX];
@@ -52,6 +74,14 @@ struct udp_transport {
     uint32_t fwmark;
     bool bound;                     /* under bind_lock; udp_send peeks (atomic) */
 };
+
+/* WGVSOCK_UDP_OFFLOAD=0: no UDP_SEGMENT, no UDP_GRO. */
+static bool offload_wanted(void)
+{
+    const char *v = getenv("WGVSOCK_UDP_OFFLOAD");
+
+    return !v || strcmp(v, "0") != 0;
+}
 
 static void set_bufs(int fd)
 {
@@ -109,6 +139,20 @@ fail:
     return err;
 }
 
+/* The segment size of a UDP_GRO receive, 0 for a single datagram. */
+static size_t gro_size(struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        int v;
+
+        if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(v)))
+            continue;
+        memcpy(&v, CMSG_DATA(c), sizeof(v));
+        return v > 0 ? (size_t)v : 0;
+    }
+    return 0;
+}
+
 static void *udp_rx_thread(void *arg)
 {
     struct udp_sock *s = arg;
@@ -132,6 +176,8 @@ static void *udp_rx_thread(void *arg)
             mh->msg_namelen = sizeof(s->from[i].addr);
             mh->msg_iov = &s->iov[i];
             mh->msg_iovlen = 1;
+            mh->msg_control = s->ctl[i].buf;
+            mh->msg_controllen = sizeof(s->ctl[i].buf);
         }
         r = recvmmsg(s->fd, s->hdrs, WG_BATCH_MAX, MSG_WAITFORONE, NULL);
         if (r < 0) {
@@ -146,13 +192,19 @@ static void *udp_rx_thread(void *arg)
         if (r == 0 || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
             break;
         for (int i = 0; i < r; i++) {
+            size_t off = 0, len = s->hdrs[i].msg_len;
+
             /* No WireGuard message is empty; a truncated one is garbage. */
-            if (!s->hdrs[i].msg_len || (s->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
+            if (!len || (s->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
                 continue;
-            s->msgs[n].ep = s->from[i];
-            s->msgs[n].data = s->iov[i].iov_base;
-            s->msgs[n].len = s->hdrs[i].msg_len;
-            n++;
+            while (off < len) {
+                n += wg_udp_gro_split(&s->from[i], s->iov[i].iov_base, len, gro_size(&s->hdrs[i].msg_hdr),
+                                      &off, s->msgs + n, WG_BATCH_MAX - n);
+                if (n == WG_BATCH_MAX) {
+                    base->params.rx(base->params.ctx, s->msgs, n);
+                    n = 0;
+                }
+            }
         }
         if (n)
             base->params.rx(base->params.ctx, s->msgs, n);
@@ -184,6 +236,14 @@ static struct udp_sock *sock_new(struct udp_transport *t, int fd, int family)
     s->t = t;
     s->fd = fd;
     s->family = family;
+    if (offload_wanted()) {
+        int zero = 0, one = 1;
+
+        /* Kernels without UDP_SEGMENT (< 4.18) answer ENOPROTOOPT here;
+         * 0 means "no default segment size": each send says its own. */
+        s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+        (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));  /* < 5.0: plain receives */
+    }
     s->bufs = malloc((size_t)WG_BATCH_MAX * UDP_BUF_SIZE);
     if (!s->bufs) {
         s->fd = -1;
@@ -303,24 +363,88 @@ static uint16_t udp_port(const struct wg_transport *base)
     return __atomic_load_n(&t->port, __ATOMIC_RELAXED);
 }
 
-/* sendmmsg one family's messages; a message the kernel refuses (no route)
- * is skipped, a full socket buffer drops the rest. */
-static unsigned send_family(int fd, struct mmsghdr *h, unsigned n)
+/* One family's outgoing sendmmsg entries; an entry carries segs messages
+ * (more than one: a UDP_SEGMENT run). */
+struct udp_out {
+    unsigned n;
+    struct mmsghdr h[WG_BATCH_MAX];
+    unsigned segs[WG_BATCH_MAX];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } ctl[WG_BATCH_MAX];
+};
+
+static void out_add(struct udp_out *o, const struct wg_msg *m, struct iovec *iov, unsigned segs)
+{
+    struct mmsghdr *h = &o->h[o->n];
+
+    memset(h, 0, sizeof(*h));
+    h->msg_hdr.msg_name = (void *)&m->ep.addr;
+    h->msg_hdr.msg_namelen = wg_sockaddr_socklen(&m->ep);
+    h->msg_hdr.msg_iov = iov;
+    h->msg_hdr.msg_iovlen = segs;
+    if (segs > 1) {
+        struct cmsghdr *c = &o->ctl[o->n].align;
+        uint16_t size = (uint16_t)m->len;
+
+        h->msg_hdr.msg_control = o->ctl[o->n].buf;
+        h->msg_hdr.msg_controllen = sizeof(o->ctl[o->n].buf);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(size));
+        memcpy(CMSG_DATA(c), &size, sizeof(size));
+    }
+    o->segs[o->n++] = segs;
+}
+
+/* The fallback for a refused GSO send: the run's datagrams one by one. */
+static unsigned send_each(int fd, const struct msghdr *run)
+{
+    unsigned sent = 0;
+
+    for (size_t j = 0; j < run->msg_iovlen; j++) {
+        struct msghdr mh = {
+            .msg_name = run->msg_name, .msg_namelen = run->msg_namelen,
+            .msg_iov = &run->msg_iov[j], .msg_iovlen = 1,
+        };
+        ssize_t r;
+
+        do
+            r = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0)
+            sent++;
+        else if (errno == EAGAIN || errno == ENOBUFS)
+            break;
+    }
+    return sent;
+}
+
+/* sendmmsg one family's entries; an entry the kernel refuses (no route)
+ * is skipped, a full socket buffer drops the rest.  Returns messages sent. */
+static unsigned send_family(struct udp_sock *s, struct udp_out *o)
 {
     unsigned done = 0, sent = 0;
 
-    while (done < n) {
-        int r = sendmmsg(fd, h + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (done < o->n) {
+        int r = sendmmsg(s->fd, o->h + done, o->n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
 
         if (r > 0) {
-            done += (unsigned)r;
-            sent += (unsigned)r;
+            for (int i = 0; i < r; i++)
+                sent += o->segs[done++];
             continue;
         }
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
             break;
+        if (r < 0 && (errno == EIO || errno == EINVAL || errno == EMSGSIZE) && o->segs[done] > 1) {
+            if (__atomic_exchange_n(&s->gso, false, __ATOMIC_RELAXED))
+                wg_log(WG_LOG_VERBOSE, "udp: the kernel refused a UDP_SEGMENT send (%s); "
+                       "this socket sends one datagram per message from now on", strerror(errno));
+            sent += send_each(s->fd, &o->h[done].msg_hdr);
+        }
         done++;         /* this one failed (EHOSTUNREACH, EPERM, ...) */
     }
     return sent;
@@ -329,9 +453,9 @@ static unsigned send_family(int fd, struct mmsghdr *h, unsigned n)
 static unsigned udp_send(struct wg_transport *base, const struct wg_msg *msgs, unsigned n)
 {
     struct udp_transport *t = (struct udp_transport *)base;
-    struct mmsghdr h4[WG_BATCH_MAX], h6[WG_BATCH_MAX];
+    struct udp_out o4, o6;
     struct iovec iov[WG_BATCH_MAX];
-    unsigned n4 = 0, n6 = 0, sent = 0;
+    unsigned sent = 0;
 
     if (n > WG_BATCH_MAX)
         n = WG_BATCH_MAX;
@@ -342,29 +466,31 @@ static unsigned udp_send(struct wg_transport *base, const struct wg_msg *msgs, u
             (void)udp_bind_locked(t, 0, t->fwmark);
         pthread_mutex_unlock(&t->bind_lock);
     }
+    o4.n = o6.n = 0;
     pthread_rwlock_rdlock(&t->lock);
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n;) {
         const struct wg_msg *m = &msgs[i];
-        struct mmsghdr *h;
+        int family = m->ep.addr.sa.sa_family;
+        struct udp_sock *s = family == AF_INET ? t->s4 : family == AF_INET6 ? t->s6 : NULL;
+        unsigned run = 1;
 
-        if (m->ep.addr.sa.sa_family == AF_INET && t->s4)
-            h = &h4[n4++];
-        else if (m->ep.addr.sa.sa_family == AF_INET6 && t->s6)
-            h = &h6[n6++];
-        else
+        if (!s) {
+            i++;
             continue;
-        iov[i].iov_base = m->data;
-        iov[i].iov_len = m->len;
-        memset(h, 0, sizeof(*h));
-        h->msg_hdr.msg_name = (void *)&m->ep.addr;
-        h->msg_hdr.msg_namelen = wg_sockaddr_socklen(&m->ep);
-        h->msg_hdr.msg_iov = &iov[i];
-        h->msg_hdr.msg_iovlen = 1;
+        }
+        if (__atomic_load_n(&s->gso, __ATOMIC_RELAXED))
+            run = wg_udp_gso_run(m, n - i, WG_UDP_GSO_MAX_SEGS, WG_UDP_GSO_MAX_BYTES);
+        for (unsigned j = 0; j < run; j++) {
+            iov[i + j].iov_base = msgs[i + j].data;
+            iov[i + j].iov_len = msgs[i + j].len;
+        }
+        out_add(s == t->s4 ? &o4 : &o6, m, &iov[i], run);
+        i += run;
     }
-    if (n4)
-        sent += send_family(t->s4->fd, h4, n4);
-    if (n6)
-        sent += send_family(t->s6->fd, h6, n6);
+    if (o4.n)
+        sent += send_family(t->s4, &o4);
+    if (o6.n)
+        sent += send_family(t->s6, &o6);
     pthread_rwlock_unlock(&t->lock);
     return sent;
 }

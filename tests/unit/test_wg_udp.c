@@ -1,7 +1,12 @@
 /* test_wg_udp.c - the UDP transport on loopback: dual-stack bind on one
  * port, batches both ways over IPv4 and IPv6, source endpoints, re-bind
  * (new port works, a busy port fails and leaves the old one working), and
- * sends racing re-binds (for ThreadSanitizer: the lazy-bind check). */
+ * sends racing re-binds (for ThreadSanitizer: the lazy-bind check), and the
+ * UDP offloads in a namespace of our own: runs of equal messages leave as
+ * UDP_SEGMENT sends (seen as few packets on lo) and arrive whole and in
+ * order through UDP_GRO; WGVSOCK_UDP_OFFLOAD=0 sends one packet per
+ * message; a GSO send the kernel refuses (segment above lo's MTU) falls
+ * back to plain datagrams without losing the batch. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +21,7 @@
 #include <cmocka.h>
 
 #include "wgcore/transport.h"
+#include "netns_helpers.h"
 
 struct sink {
     pthread_mutex_t lock;
@@ -23,8 +29,15 @@ struct sink {
     uint64_t bytes;
     uint32_t last_seq;
     bool in_order;
+    bool verify;            /* payload bytes follow pattern_byte() */
+    unsigned bad;
     struct wg_sockaddr last_from;
 };
+
+static uint8_t pattern_byte(uint32_t seq, unsigned j)
+{
+    return (uint8_t)(seq * 7 + j);
+}
 
 static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
 {
@@ -41,6 +54,11 @@ static void sink_rx(void *ctx, struct wg_msg *msgs, unsigned n)
             fail_msg("short message (%u bytes) from %s", msgs[i].len, b);
         }
         memcpy(&seq, msgs[i].data, 4);
+        for (unsigned j = 4; s->verify && j < msgs[i].len; j++)
+            if (msgs[i].data[j] != pattern_byte(seq, j)) {
+                s->bad++;
+                break;
+            }
         if (s->count && seq <= s->last_seq)
             s->in_order = false;
         s->last_seq = seq;
@@ -260,6 +278,100 @@ static void test_send_while_rebinding(void **state)
     wg_transport_destroy(b);
 }
 
+/* Packets lo has sent in the calling thread's namespace. */
+static unsigned long lo_tx_packets(void)
+{
+    FILE *f = fopen("/proc/thread-self/net/dev", "r");
+    char line[512];
+    unsigned long v[10] = { 0 };
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        char *p = strstr(line, "lo:");
+
+        if (p && sscanf(p + 3, "%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                        &v[5], &v[6], &v[7], &v[8], &v[9]) == 10)
+            break;
+    }
+    fclose(f);
+    return v[9];
+}
+
+/* Sends rounds batches of WG_BATCH_MAX messages of len bytes (the last of
+ * each batch last_len) from a fresh pair of transports in the calling
+ * thread's namespace; checks all arrive in order with their bytes intact.
+ * Returns how many packets lo carried. */
+static unsigned long equal_runs(unsigned rounds, uint32_t len, uint32_t last_len)
+{
+    static uint8_t data[WG_BATCH_MAX][1500];
+    struct sink sa, sb;
+    struct wg_transport *a = mk(&sa), *b = mk(&sb);
+    struct wg_sockaddr to;
+    struct wg_msg m[WG_BATCH_MAX];
+    unsigned long before;
+    uint64_t want_bytes = 0;
+
+    sb.verify = true;
+    assert_int_equal(wg_transport_bind(a, 0, 0), 0);
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    ep_of(&to, "127.0.0.1", wg_transport_port(b));
+    before = lo_tx_packets();
+    for (unsigned r = 0; r < rounds; r++) {
+        for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
+            uint32_t seq = r * WG_BATCH_MAX + i;
+
+            m[i].ep = to;
+            m[i].data = data[i];
+            m[i].len = i == WG_BATCH_MAX - 1 ? last_len : len;
+            memcpy(data[i], &seq, 4);
+            for (unsigned j = 4; j < m[i].len; j++)
+                data[i][j] = pattern_byte(seq, j);
+            want_bytes += m[i].len;
+        }
+        assert_int_equal(wg_transport_send(a, m, WG_BATCH_MAX), WG_BATCH_MAX);
+        /* paced: the receive buffer is 4 MiB, but the machine may be slow */
+        assert_true(wait_count(&sb, (r + 1) * WG_BATCH_MAX));
+    }
+    assert_true(sb.in_order);
+    assert_int_equal(sb.bad, 0);
+    pthread_mutex_lock(&sb.lock);
+    assert_int_equal(sb.bytes, want_bytes);
+    pthread_mutex_unlock(&sb.lock);
+    wg_transport_destroy(a);
+    wg_transport_destroy(b);
+    return lo_tx_packets() - before;
+}
+
+static void test_offloads(void **state)
+{
+    char ns[64];
+    unsigned long gso, plain, refused;
+
+    if (geteuid() != 0) {
+        print_message("needs root (a namespace of its own)\n");
+        skip();
+    }
+    assert_int_equal(nsh_add("udpgso", "a", ns), 0);
+    assert_int_equal(nsh_enter(ns), 0);
+    /* 64 messages: 45 + 19 segments = 2 sends per batch */
+    gso = equal_runs(10, 1452, 1452);
+    setenv("WGVSOCK_UDP_OFFLOAD", "0", 1);
+    plain = equal_runs(10, 1452, 1452);
+    unsetenv("WGVSOCK_UDP_OFFLOAD");
+    print_message("lo packets for 640 messages: %lu with UDP_SEGMENT, %lu without\n", gso, plain);
+    assert_true(plain >= 10 * WG_BATCH_MAX);
+    assert_true(gso <= 10 * 4);
+    /* a short last segment is part of the run */
+    assert_true(equal_runs(3, 1000, 17) <= 3 * 4);
+    /* segments above the route's MTU: the kernel says EINVAL, the run goes
+     * out as plain (here: fragmented) datagrams, nothing is lost */
+    assert_int_equal(nsh_sh("ip -n %s link set lo mtu 1280", ns), 0);
+    refused = equal_runs(3, 1452, 1452);
+    print_message("lo MTU 1280: %lu packets for 192 messages\n", refused);
+    assert_true(refused >= 3 * WG_BATCH_MAX);
+    assert_int_equal(nsh_enter(NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_rebind),
         cmocka_unit_test(test_send_unbound),
         cmocka_unit_test(test_send_while_rebinding),
+        cmocka_unit_test(test_offloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,6 +68,8 @@ static void usage(FILE *f)
         "  WGVSOCK_AEAD=openssl|sodium  data-path ChaCha20-Poly1305 (default openssl)\n"
         "  WGVSOCK_TUN_OFFLOAD=0  plain TUN without offloads (default: TSO/checksum\n"
         "                         offloads on)\n"
+        "  WGVSOCK_UDP_OFFLOAD=0  no UDP_SEGMENT/UDP_GRO on the UDP sockets (default: on\n"
+        "                         where the kernel has them)\n"
         "\n"
         "Exit status: 0 after SIGTERM/SIGINT, removal of the control socket or of the\n"
         "interface; 1 if the interface cannot be created; 2 for bad arguments.\n",
