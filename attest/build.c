@@ -9,8 +9,7 @@
 #include "attest/build.h"
 #include "attest/cose.h"
 
-/* Adds key -> value to map and drops our references; false on failure. */
-static bool put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *value)
+bool build_map_put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *value)
 {
     bool ok = key && value &&
               cbor_map_add(map, (struct cbor_pair){ .key = key, .value = value });
@@ -33,7 +32,7 @@ static cbor_item_t *build_pcrs(const struct attest_doc_spec *s)
         n += s->pcr[i] != NULL;
     cbor_item_t *map = cbor_new_definite_map(n);
     for (int i = 0; map && i < ATTEST_PCR_COUNT; i++) {
-        if (s->pcr[i] && !put(map, cbor_build_uint8((uint8_t)i),
+        if (s->pcr[i] && !build_map_put(map, cbor_build_uint8((uint8_t)i),
                               cbor_build_bytestring(s->pcr[i], s->pcr_len)))
             cbor_decref(&map);
     }
@@ -60,16 +59,16 @@ static cbor_item_t *build_payload(const struct attest_doc_spec *s)
     const struct attest_request *c = &s->claims;
     if (!m)
         return NULL;
-    if (!put(m, cbor_build_string("module_id"), cbor_build_string(s->module_id)) ||
-        !put(m, cbor_build_string("digest"), cbor_build_string(s->digest)) ||
-        !put(m, cbor_build_string("timestamp"), cbor_build_uint64(s->timestamp_ms)) ||
-        !put(m, cbor_build_string("pcrs"), build_pcrs(s)) ||
-        !put(m, cbor_build_string("certificate"),
+    if (!build_map_put(m, cbor_build_string("module_id"), cbor_build_string(s->module_id)) ||
+        !build_map_put(m, cbor_build_string("digest"), cbor_build_string(s->digest)) ||
+        !build_map_put(m, cbor_build_string("timestamp"), cbor_build_uint64(s->timestamp_ms)) ||
+        !build_map_put(m, cbor_build_string("pcrs"), build_pcrs(s)) ||
+        !build_map_put(m, cbor_build_string("certificate"),
              cbor_build_bytestring(s->certificate.ptr, s->certificate.len)) ||
-        !put(m, cbor_build_string("cabundle"), build_cabundle(s)) ||
-        !put(m, cbor_build_string("public_key"), bytes_or_null(c->public_key, c->public_key_len)) ||
-        !put(m, cbor_build_string("user_data"), bytes_or_null(c->user_data, c->user_data_len)) ||
-        !put(m, cbor_build_string("nonce"), bytes_or_null(c->nonce, c->nonce_len)))
+        !build_map_put(m, cbor_build_string("cabundle"), build_cabundle(s)) ||
+        !build_map_put(m, cbor_build_string("public_key"), bytes_or_null(c->public_key, c->public_key_len)) ||
+        !build_map_put(m, cbor_build_string("user_data"), bytes_or_null(c->user_data, c->user_data_len)) ||
+        !build_map_put(m, cbor_build_string("nonce"), bytes_or_null(c->nonce, c->nonce_len)))
         cbor_decref(&m);
     return m;
 }
@@ -104,7 +103,7 @@ int attest_doc_build(const struct attest_doc_spec *s, EVP_PKEY *key, uint8_t **o
     int rc = -ENOMEM;
 
     *out = NULL;
-    if (!hdr || !put(hdr, cbor_build_uint8(1), build_int(s->alg))) {
+    if (!hdr || !build_map_put(hdr, cbor_build_uint8(1), build_int(s->alg))) {
         if (hdr)
             cbor_decref(&hdr);
         return -ENOMEM;

@@ -4,6 +4,8 @@
 #ifndef WGVSOCK_ATTEST_BUILD_H
 #define WGVSOCK_ATTEST_BUILD_H
 
+#include <stdbool.h>
+#include <cbor.h>
 #include <openssl/evp.h>
 
 #include "attest/attest.h"
@@ -25,5 +27,9 @@ struct attest_doc_spec {
  * (P-384).  0, -EINVAL or -ENOMEM; *out is malloc'ed. */
 int attest_doc_build(const struct attest_doc_spec *spec, EVP_PKEY *key, uint8_t **out,
                      size_t *out_len);
+
+/* map[key] = value, dropping our references to both (either may be NULL
+ * after a failed allocation); false on failure. */
+bool build_map_put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *value);
 
 #endif

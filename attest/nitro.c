@@ -22,6 +22,7 @@
 #include <cbor.h>
 
 #include "attest/attest.h"
+#include "attest/build.h"
 #include "attest/cbor_bounds.h"
 
 #define NSM_DEVICE            "/dev/nsm"
@@ -35,13 +36,7 @@ struct nsm_raw { struct nsm_iovec request, response; };
 
 static bool put(cbor_item_t *map, const char *key, cbor_item_t *value)
 {
-    cbor_item_t *k = cbor_build_string(key);
-    bool ok = k && value && cbor_map_add(map, (struct cbor_pair){ .key = k, .value = value });
-    if (k)
-        cbor_decref(&k);
-    if (value)
-        cbor_decref(&value);
-    return ok;
+    return build_map_put(map, cbor_build_string(key), value);
 }
 
 static cbor_item_t *opt_bytes(const uint8_t *p, size_t n)
