@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "plugin/endpoint.h"
+#include "plugin/forward.h"
 #include "plugin/log.h"
 
 void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
@@ -183,12 +184,16 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     struct wg_peer_config peer;
     struct wg_device_config dc;
     struct tunnel_spec spec = { 0 };
+    const char *sandbox_key;
     uint8_t pub[KD_KEY_LEN];
     void *dev = NULL;
     int ret = -1;
 
     if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
+    sandbox_key = json_string_value(json_object_get(req, "SandboxKey"));
+    if (!sandbox_key || strlen(sandbox_key) >= NET_PATH_MAX)
+        sandbox_key = "";
 
     state_lock(p->state);
     e = state_find_ep(p->state, ep_id);
@@ -256,6 +261,8 @@ out:
         if (ret == 0) {
             e->dev = dev;
             dev = NULL;
+            /* Where published ports are forwarded to (publish.c). */
+            snprintf(e->sandbox_key, sizeof(e->sandbox_key), "%s", sandbox_key);
         }
     } else if (ret == 0) {
         ret = net_fail(err, "endpoint %.12s was deleted during Join", ep_id);
@@ -318,12 +325,15 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     e = state_take_ep(p->state, ep_id);
     state_unlock(p->state);
     if (e) {
+        /* Docker revokes published ports first; this is in case it did not. */
+        if (e->ports)
+            fwd_unpublish(p->fwd, ep_id);
         if (e->dev)
             p->tun->destroy(p->tun_ctx, e->dev);
         else
             remove_stale_control(p->control_dir, e->ifname);
         pl_info("endpoint %.12s deleted", ep_id);
-        free(e);
+        state_free_ep(e);
     } else {
         pl_debug("DeleteEndpoint for unknown endpoint %.12s: already gone", ep_id);
     }
@@ -345,6 +355,9 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         struct pl_network *n = state_find_net(p->state, e->net_id);
         value = json_pack("{s:s, s:s, s:b}", "InterfaceName", e->ifname, "PublicKey", e->pubkey,
                           "Joined", e->dev != NULL);
+        /* The ports really bound, in Docker's key and shape. */
+        if (value && e->ports)
+            json_object_set_new(value, "com.docker.network.portmap", json_deep_copy(e->ports));
         if (value && n) {
             json_object_set_new(value, "Peer", json_string(n->cfg->peer_text));
             json_object_set_new(value, "Transport",

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plugin/forward.h"
 #include "plugin/log.h"
+#include "plugin/publish.h"
 #include "plugin/server.h"
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
@@ -161,10 +163,18 @@ int main(int argc, char **argv)
     }
     plugin.seed_file = seed_file;
     plugin.control_dir = control_dir;
+    ret = fwd_start(&plugin.fwd);
+    if (ret) {
+        fprintf(stderr, "wgvsock-plugin: cannot start the port forwarder: %s\n", strerror(-ret));
+        state_close(plugin.state);
+        return 1;
+    }
+    publish_restore(&plugin);
 
     ret = server_start(&plugin, socket_path, &srv, err, sizeof(err));
     if (ret) {
         fprintf(stderr, "wgvsock-plugin: %s\n", err);
+        fwd_stop(plugin.fwd);
         state_close(plugin.state);
         return 1;
     }
@@ -187,6 +197,7 @@ int main(int argc, char **argv)
     pl_info("signal %d: shutting down", sig);
 
     server_stop(srv);
+    fwd_stop(plugin.fwd);
     plugin_destroy_devices(&plugin);
     state_close(plugin.state);
     return 0;

@@ -10,6 +10,7 @@
 
 #include "plugin/log.h"
 #include "plugin/network.h"
+#include "plugin/publish.h"
 
 #define TAKE_BATCH 16       /* devices taken from the state per lock */
 
@@ -66,6 +67,7 @@ int network_delete(struct plugin *p, const json_t *req, json_t **resp, char err[
     if (pl_request_id(req, "NetworkID", id, err))
         return -1;
     /* Docker deletes the endpoints first; anything left is ours to clean. */
+    publish_close_network(p, id);
     do {
         n = state_take_devices(p->state, id, true, devs, TAKE_BATCH);
         for (size_t i = 0; i < n; i++)

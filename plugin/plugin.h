@@ -13,8 +13,11 @@
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
 
+struct fwd;
+
 struct plugin {
     struct pl_state *state;
+    struct fwd *fwd;            /* published ports; NULL: none (tests, fuzzing) */
     const struct tunnel_ops *tun;
     void *tun_ctx;
     const char *seed_file;      /* WGVSOCK_SEED_FILE, NULL if unset */

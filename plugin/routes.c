@@ -14,6 +14,7 @@
 #include "plugin/endpoint.h"
 #include "plugin/network.h"
 #include "plugin/log.h"
+#include "plugin/publish.h"
 #include "plugin/routes.h"
 
 typedef int (*handler_fn)(struct plugin *p, const json_t *req, json_t **resp,
@@ -32,8 +33,8 @@ static int h_capabilities(struct plugin *p, const json_t *req, json_t **resp,
     return 0;
 }
 
-/* Calls with nothing for us to do (global-scope allocation, discovery,
- * port mapping: the hub does ingress), answered after checking the body. */
+/* Calls with nothing for us to do (global-scope allocation, discovery),
+ * answered after checking the body. */
 static int h_empty(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     *resp = json_object();
@@ -58,8 +59,8 @@ static const struct route {
     { "/NetworkDriver.Leave", ep_leave, true },
     { "/NetworkDriver.DiscoverNew", h_empty, true },
     { "/NetworkDriver.DiscoverDelete", h_empty, true },
-    { "/NetworkDriver.ProgramExternalConnectivity", h_empty, true },
-    { "/NetworkDriver.RevokeExternalConnectivity", h_empty, true },
+    { "/NetworkDriver.ProgramExternalConnectivity", publish_program, true },
+    { "/NetworkDriver.RevokeExternalConnectivity", publish_revoke, true },
 };
 
 static void set_body(struct route_reply *out, unsigned status, json_t *obj)

@@ -204,10 +204,40 @@ int state_del_net(struct pl_state *st, const char *id)
 
 static json_t *ep_to_json(const struct pl_endpoint *ep)
 {
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "version", STATE_VERSION,
-                     "EndpointID", ep->id, "NetworkID", ep->net_id, "Address", ep->addr4,
-                     "AddressIPv6", ep->addr6, "InterfaceName", ep->ifname,
-                     "PublicKey", ep->pubkey);
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "version", STATE_VERSION,
+                          "EndpointID", ep->id, "NetworkID", ep->net_id, "Address", ep->addr4,
+                          "AddressIPv6", ep->addr6, "InterfaceName", ep->ifname,
+                          "PublicKey", ep->pubkey);
+
+    /* Optional members: absent in files of endpoints without them. */
+    if (o && *ep->sandbox_key && json_object_set_new(o, "SandboxKey", json_string(ep->sandbox_key)))
+        goto fail;
+    if (o && ep->ports && json_object_set(o, "Ports", ep->ports))
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+int state_save_ep(struct pl_state *st, const struct pl_endpoint *e)
+{
+    json_t *obj = ep_to_json(e);
+    int ret;
+
+    if (!obj)
+        return -ENOMEM;
+    ret = save_json(st, "endpoints", e->id, obj);
+    json_decref(obj);
+    return ret;
+}
+
+void state_free_ep(struct pl_endpoint *e)
+{
+    if (e) {
+        json_decref(e->ports);
+        free(e);
+    }
 }
 
 static int copy_field(char *dst, size_t size, const json_t *obj, const char *key)
@@ -246,6 +276,7 @@ int state_add_ep(struct pl_state *st, const struct pl_endpoint *ep)
     *e = *ep;
     e->dev = NULL;
     e->busy = false;
+    e->ports = json_incref(ep->ports);
     e->next = st->eps;
     st->eps = e;
     return 0;
@@ -291,7 +322,7 @@ size_t state_take_devices(struct pl_state *st, const char *net_id, bool forget, 
         }
         unlink_json(st, "endpoints", e->id);
         *pp = e->next;
-        free(e);
+        state_free_ep(e);
     }
     state_unlock(st);
     return n;
@@ -390,16 +421,20 @@ static void load_ep(struct pl_state *st, const char *id, json_t *obj, const char
         copy_field(e->addr6, sizeof(e->addr6), obj, "AddressIPv6") ||
         copy_field(e->ifname, sizeof(e->ifname), obj, "InterfaceName") ||
         copy_field(e->pubkey, sizeof(e->pubkey), obj, "PublicKey") ||
-        !state_valid_id(e->net_id)) {
+        !state_valid_id(e->net_id) ||
+        (json_object_get(obj, "SandboxKey") &&
+         copy_field(e->sandbox_key, sizeof(e->sandbox_key), obj, "SandboxKey")) ||
+        (json_object_get(obj, "Ports") && !json_is_array(json_object_get(obj, "Ports")))) {
         set_aside(path, "missing or invalid fields");
         free(e);
         return;
     }
+    e->ports = json_incref(json_object_get(obj, "Ports"));
     if (!state_find_net(st, e->net_id)) {
         /* Its network was deleted while we were down: nothing left to do. */
         pl_info("dropping endpoint %.12s of unknown network %.12s", id, e->net_id);
         unlink(path);
-        free(e);
+        state_free_ep(e);
         return;
     }
     strcpy(e->id, id);
@@ -482,7 +517,7 @@ void state_close(struct pl_state *st)
     while (st->eps) {
         struct pl_endpoint *e = st->eps;
         st->eps = e->next;
-        free(e);
+        state_free_ep(e);
     }
     pthread_mutex_destroy(&st->lock);
     free(st->dir);

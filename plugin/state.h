@@ -7,7 +7,10 @@
  *
  *   DIR/networks/<NetworkID>.json   the CreateNetwork request (Options,
  *                                   IPv4Data, IPv6Data): re-parsed on load
- *   DIR/endpoints/<EndpointID>.json address(es), interface name, public key
+ *   DIR/endpoints/<EndpointID>.json address(es), interface name, public key;
+ *                                   once ports are published, also the
+ *                                   container's SandboxKey and the Ports
+ *                                   bound (publish.h)
  *
  * A seed given as wgvsock.seed is part of Options (Docker stores it too); a
  * seed file is stored by path only; the plugin's WGVSOCK_SEED_FILE is not
@@ -42,6 +45,8 @@ struct pl_endpoint {
     char addr6[NET_ADDR_TEXT_MAX];      /* "" if none */
     char ifname[PL_IFNAME_MAX];
     char pubkey[KD_KEY_B64_LEN + 1];    /* derived public key, base64 */
+    char sandbox_key[NET_PATH_MAX];     /* the container's netns file, from Join; "" if none */
+    json_t *ports;                      /* published ports (pm_to_json), NULL if none */
     void *dev;                          /* the tunnel once joined; not persisted */
     bool busy;                          /* a Join is creating dev right now */
     struct pl_endpoint *next;
@@ -84,8 +89,13 @@ int state_del_net(struct pl_state *st, const char *id);
 /* Persist a copy of *ep, then insert it.  0 or -errno. */
 int state_add_ep(struct pl_state *st, const struct pl_endpoint *ep);
 /* Unlinks the file and unlinks the endpoint from the list; the caller
- * destroys ep->dev and frees it with free().  NULL if unknown. */
+ * destroys ep->dev and frees it with state_free_ep().  NULL if unknown. */
 struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id);
+/* Frees an endpoint taken from the list (not its device). */
+void state_free_ep(struct pl_endpoint *e);
+/* Rewrites the file of an endpoint in the list (after a change of its
+ * sandbox_key or ports).  0 or -errno. */
+int state_save_ep(struct pl_state *st, const struct pl_endpoint *e);
 
 /* "Take the devices under the lock, destroy them outside it": takes the lock
  * itself, moves the devices of every endpoint (net_id NULL) or of one
