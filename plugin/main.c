@@ -18,6 +18,7 @@
 #include "plugin/server.h"
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
+#include "wgcore/harden.h"
 #include "wgcore/workers.h"      /* WG_WORKERS_MAX, for --help */
 
 #define PLUGIN_VERSION "0.1.0"
@@ -132,6 +133,10 @@ int main(int argc, char **argv)
     if (seed_file && !*seed_file)
         seed_file = NULL;
     wg_log_set_level(wg_log_level_from_env());
+    /* Private keys and seeds must never reach a core file. */
+    ret = wg_harden_no_dump();
+    if (ret)
+        pl_err("cannot disable core dumps: %s", strerror(-ret));
 
     /* Signals are taken by sigwait() below; every thread started from here
      * on (HTTP, devices) inherits the mask. */

@@ -17,6 +17,9 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
         .stream_no_crc = spec->stream_no_crc,
         .control_dir = spec->control_dir,
         .mtu = spec->mtu,
+        /* A container's device dials its hub and is never dialled: a
+         * listener would only be an open port on every host address. */
+        .dial_only = true,
     };
     struct wg_device *dev;
     int ret;

@@ -123,6 +123,7 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
     struct wg_device *dev = ctx;
     struct wg_pkt *pkts = dev->rx_pkts;
     unsigned k = 0, open = 0;
+    unsigned char from[WG_BATCH_MAX];   /* pkts[j] came from msgs[from[j]] */
     int r;
 
     if (n > WG_BATCH_MAX)
@@ -144,7 +145,7 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         p->verdict = WG_PKT_DROP;
         p->peer = p->keypair = NULL;
         p->counter = 0;
-        k++;
+        from[k++] = (unsigned char)i;
     }
     if (!k)
         goto out;
@@ -156,6 +157,8 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         wg_workers_wait(dev->workers, &dev->rx_job);
     }
     wg_proto_rx_finish(dev->proto, pkts, k, wg_now());
+    for (unsigned j = 0; j < k; j++)
+        msgs[from[j]].authenticated = pkts[j].authenticated;
     r = wg_tun_write_batch(&dev->tun, pkts, k);
     if (r == -EBADFD)
         set_gone(dev, "interface deleted");
@@ -353,6 +356,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     memset(&tp, 0, sizeof(tp));
     tp.kind = params->transport;
     tp.stream_no_crc = params->stream_no_crc;
+    tp.dial_only = params->dial_only;
     tp.rx = dev_rx;
     tp.reconnected = dev_reconnected;
     tp.ctx = dev;

@@ -538,6 +538,7 @@ static void rx_initiation(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
         return;
     }
     pkt->verdict = WG_PKT_CONSUMED;
+    pkt->authenticated = true;
     handshake_authenticated(peer, &pkt->ep, pkt->len, now);
     char name[WG_PEER_NAME_LEN];
     wg_log(WG_LOG_DEBUG, "%s: received handshake initiation, sending response",
@@ -586,6 +587,7 @@ static void rx_response(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
         char name[WG_PEER_NAME_LEN];
         wg_log(WG_LOG_DEBUG, "%s: received handshake response", wg_peer_name(peer, name));
         pkt->verdict = WG_PKT_CONSUMED;
+        pkt->authenticated = true;
         handshake_authenticated(peer, &pkt->ep, pkt->len, now);
         kp = wg_noise_begin_session(&peer->handshake, &p->index, now);
         if (kp) {
@@ -674,6 +676,7 @@ void wg_proto_rx_prepare(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, ui
         uint32_t type;
 
         pkt->verdict = WG_PKT_DROP;
+        pkt->authenticated = false;
         pkt->peer = pkt->keypair = NULL;
         if (!pkt->head || pkt->len < 4 || (uint64_t)pkt->off + pkt->len > WG_PKT_CAP)
             continue;
@@ -774,6 +777,7 @@ void wg_proto_rx_finish(struct wg_proto *p, struct wg_pkt *pkts, unsigned n, uin
             pkt->verdict = WG_PKT_DROP;
             goto next;
         }
+        pkt->authenticated = true;
         if (wg_keypairs_received_with(&peer->keypairs, &p->index, kp)) {
             /* The initiator used the new session: it is confirmed. */
             wg_timers_handshake_complete(peer, now);

@@ -53,6 +53,8 @@ struct wg_pkt {
     uint32_t len;                   /* payload length */
     struct wg_sockaddr ep;          /* wire destination (tx) / source (rx) */
     enum wg_pkt_verdict verdict;
+    bool authenticated;             /* rx: a handshake consumed or data opened and
+                                     * accepted (for the transport's trust) */
     /* private to the protocol between the stages */
     void *peer;
     void *keypair;

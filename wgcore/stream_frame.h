@@ -63,6 +63,23 @@ int wg_frame_decoder_next(struct wg_frame_decoder *d, uint8_t **payload, uint32_
 /* Moves the undecoded tail to the front of buf; invalidates payload
  * pointers returned so far. */
 void wg_frame_decoder_compact(struct wg_frame_decoder *d);
+/* How large buf must be for the frame being assembled: the header until it
+ * is in, then header + payload.  (Lets a caller grow buf only as needed.) */
+static inline size_t wg_frame_decoder_need(const struct wg_frame_decoder *d)
+{
+    size_t hl = d->crc ? WG_FRAME_HDR_CRC : WG_FRAME_HDR_NOCRC;
+    const uint8_t *p = d->buf + d->start;
+
+    if (d->end - d->start < hl)
+        return d->start + hl;
+    return d->start + hl + ((size_t)p[0] | (size_t)p[1] << 8);
+}
+/* The caller moved (or grew) buf to nbuf of ncap bytes, contents kept. */
+static inline void wg_frame_decoder_rebase(struct wg_frame_decoder *d, uint8_t *nbuf, size_t ncap)
+{
+    d->buf = nbuf;
+    d->cap = ncap;
+}
 /* Bytes of an incomplete frame held: nonzero at EOF = stream ended mid-frame. */
 static inline size_t wg_frame_decoder_pending(const struct wg_frame_decoder *d) { return d->end - d->start; }
 

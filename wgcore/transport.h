@@ -23,6 +23,11 @@ struct wg_msg {
     struct wg_sockaddr ep;          /* destination (send) or source (receive) */
     uint8_t *data;
     uint32_t len;
+    /* Receive only, set by the rx callback: the protocol accepted this
+     * message as authenticated (a handshake it consumed, data that opened).
+     * A stream transport trusts a connection that delivered one and bounds
+     * the others (see transport_stream.c). */
+    bool authenticated;
 };
 
 /* Called on a transport thread with messages whose buffers belong to the
@@ -39,6 +44,7 @@ typedef void (*wg_transport_reconnect_fn)(void *ctx, const struct wg_sockaddr *e
 struct wg_transport_params {
     enum wg_transport_kind kind;
     bool stream_no_crc;
+    bool dial_only;                 /* stream: never listen, only dial (bind keeps port 0) */
     wg_transport_rx_fn rx;
     wg_transport_reconnect_fn reconnected;
     void *ctx;

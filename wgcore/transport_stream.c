@@ -16,6 +16,18 @@
  *    us again on a connection we dial;
  *  - a bad CRC or a stream ending mid-frame closes that connection only.
  *
+ * Bounds against whoever can reach the listener (see docs/SECURITY.md): a
+ * connection we accepted is untrusted until it delivers a message the
+ * protocol authenticates (wg_msg.authenticated).  Untrusted connections are
+ * limited per source address and in total, and each must prove itself
+ * within STREAM_AUTH_TIMEOUT_MS; when a limit is reached the oldest untrusted
+ * one is closed, so a new peer always gets in however many idle or stalled
+ * connections an attacker holds.  Buffers are mmap()ed, grown only as far as
+ * the frame being assembled needs (untrusted connections share a byte
+ * budget) and unmapped when the connection goes, so memory an attack took
+ * is given back to the system.  A device that only dials (dial_only: the
+ * plugin's container devices) never listens at all.
+ *
  * Threads: one epoll thread per transport does all accepting, reading,
  * connect completion, timers and closing.  wg_transport_send runs on the
  * caller's thread: it appends frames to the connection's bounded send buffer
@@ -41,8 +53,10 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -51,7 +65,8 @@
 #include "wgcore/transport_ops.h"
 
 #define STREAM_SENDBUF (256u << 10)         /* bounded per-connection send queue */
-#define STREAM_RECVBUF (192u << 10)         /* >= 2 maximal frames: many per read */
+#define STREAM_RECVBUF (192u << 10)         /* trusted: >= 2 maximal frames per read */
+#define STREAM_BUF_FIRST 4096u              /* first size of either buffer */
 #define STREAM_DIAL_QUEUE 64                /* frames held while not connected */
 #define STREAM_BACKOFF_MIN_MS 500
 #define STREAM_BACKOFF_MAX_MS 30000
@@ -59,6 +74,16 @@
 #define STREAM_CONNECT_TIMEOUT_MS 5000
 #define STREAM_IDLE_MS (300u * 1000)        /* stop redialling an address unused this long */
 #define STREAM_MAX_CONNS 4096
+/* Accepted connections that have not delivered an authenticated message:
+ * a handshake takes one round trip, so these are short-lived unless someone
+ * holds them open on purpose. */
+#define STREAM_MAX_UNTRUSTED 1024
+#define STREAM_MAX_UNTRUSTED_PER_SOURCE 256 /* per IP address / vsock CID */
+#define STREAM_UNTRUSTED_BUF_BUDGET (16u << 20) /* their receive buffers, in all */
+/* Three handshake attempts (REKEY_TIMEOUT is 5 s) to get one accepted. */
+#define STREAM_AUTH_TIMEOUT_MS 15000u
+#define STREAM_ACCEPT_PAUSE_MS 200          /* out of fds and nothing to evict */
+#define STREAM_TRIM_EVERY 64                /* freed connections between malloc_trim()s */
 #define STREAM_HASH_BUCKETS 256
 #define STREAM_READS_PER_EVENT 8            /* fairness between busy connections */
 #define STREAM_VSOCK_BUFSIZE (1u << 20)
@@ -90,11 +115,15 @@ struct conn {
     bool touched;           /* in the current send batch */
     bool error;             /* a sender saw a socket error: epoll thread closes */
     bool dead;
+    bool trusted;           /* dialled by us, or delivered an authenticated message */
     uint32_t queued_frames; /* frames in sbuf while not connected */
-    uint8_t *sbuf;
+    uint8_t *sbuf;          /* mmap()ed, scap bytes (0: none yet) */
+    size_t scap;
     size_t shead, stail;
-    uint8_t *rbuf;
-    struct wg_frame_decoder dec;
+    struct wg_frame_decoder dec;    /* buf: mmap()ed, dec.cap bytes (0: none) */
+    /* untrusted accepted connections, oldest first (epoll thread only) */
+    struct conn *uprev, *unext;
+    uint64_t accepted_ms;
     uint64_t deadline_ms;   /* DIALING: connect timeout, BACKOFF: next dial */
     uint32_t backoff_ms;
     uint64_t last_send_ms;
@@ -121,6 +150,13 @@ struct stream_transport {
     struct conn *buckets[STREAM_HASH_BUCKETS];
     uint64_t rng;
     /* epoll thread only */
+    struct conn *untrusted_head, *untrusted_tail;
+    unsigned n_untrusted;
+    size_t untrusted_buf_bytes;
+    bool accept_paused;
+    uint64_t accept_resume_ms;
+    uint64_t last_limit_log_ms;
+    unsigned freed_since_trim;
     struct conn *dead;
     struct wg_msg rx[WG_BATCH_MAX];
     struct wg_sockaddr notify[WG_BATCH_MAX];
@@ -286,6 +322,105 @@ static int vsock_bind16(int fd, uint32_t seed, uint32_t lo, uint32_t hi, uint16_
     return -EADDRINUSE;
 }
 
+/* ---- buffers ---- */
+
+/* Each buffer is its own mapping: unmapping it gives the memory back to the
+ * system at once, where a freed malloc() block of this size may stay in the
+ * heap (glibc raises its mmap threshold after the first such free). */
+static size_t page_round(size_t n)
+{
+    static size_t pg;
+
+    if (!pg) {
+        long v = sysconf(_SC_PAGESIZE);
+
+        pg = v > 0 ? (size_t)v : 4096;
+    }
+    return (n + pg - 1) / pg * pg;
+}
+
+/* Grows *buf (*cap bytes, contents kept) to at least want.  0 or -ENOMEM. */
+static int buf_grow(uint8_t **buf, size_t *cap, size_t want)
+{
+    void *p;
+
+    want = page_round(want);
+    if (*buf)
+        p = mremap(*buf, *cap, want, MREMAP_MAYMOVE);
+    else
+        p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -ENOMEM;
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+static void buf_free(uint8_t **buf, size_t *cap)
+{
+    if (*buf)
+        munmap(*buf, *cap);
+    *buf = NULL;
+    *cap = 0;
+}
+
+static void conn_free(struct conn *c)
+{
+    uint8_t *rbuf = c->dec.buf;
+
+    buf_free(&rbuf, &c->dec.cap);
+    buf_free(&c->sbuf, &c->scap);
+    free(c);
+}
+
+/* ---- untrusted connections (epoll thread only) ---- */
+
+static void untrusted_add(struct stream_transport *t, struct conn *c)
+{
+    c->accepted_ms = now_ms();
+    c->uprev = t->untrusted_tail;
+    c->unext = NULL;
+    if (t->untrusted_tail)
+        t->untrusted_tail->unext = c;
+    else
+        t->untrusted_head = c;
+    t->untrusted_tail = c;
+    t->n_untrusted++;
+}
+
+/* Off the list: trusted now, or going. */
+static void untrusted_del(struct stream_transport *t, struct conn *c)
+{
+    if (c->trusted)
+        return;
+    if (c->uprev)
+        c->uprev->unext = c->unext;
+    else
+        t->untrusted_head = c->unext;
+    if (c->unext)
+        c->unext->uprev = c->uprev;
+    else
+        t->untrusted_tail = c->uprev;
+    t->n_untrusted--;
+    t->untrusted_buf_bytes -= c->dec.cap;
+    c->trusted = true;
+}
+
+static bool same_source(const struct wg_sockaddr *a, const struct wg_sockaddr *b)
+{
+    if (a->addr.sa.sa_family != b->addr.sa.sa_family)
+        return false;
+    switch (a->addr.sa.sa_family) {
+    case AF_INET:
+        return a->addr.in.sin_addr.s_addr == b->addr.in.sin_addr.s_addr;
+    case AF_INET6:
+        return !memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr, sizeof(struct in6_addr));
+    case AF_VSOCK:
+        return a->addr.vm.svm_cid == b->addr.vm.svm_cid;
+    }
+    return false;
+}
+
 /* ---- connection lifecycle (t->lock held) ---- */
 
 static struct conn *conn_new(struct stream_transport *t, const struct wg_sockaddr *ep, bool dialed)
@@ -298,17 +433,13 @@ static struct conn *conn_new(struct stream_transport *t, const struct wg_sockadd
     c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->rbuf = malloc(STREAM_RECVBUF);
-    if (!c->rbuf) {
-        free(c);
-        return NULL;
-    }
     c->remote = *ep;
     c->fd = -1;
     c->state = CONN_UP;         /* no deadline until set_state says so */
     c->dialed = dialed;
+    c->trusted = dialed;        /* accepted: until it authenticates (untrusted_add) */
     c->last_send_ms = now_ms();
-    wg_frame_decoder_init(&c->dec, c->rbuf, STREAM_RECVBUF, t->crc);
+    wg_frame_decoder_init(&c->dec, NULL, 0, t->crc);   /* buffer on first read */
     h = ep_hash(ep);
     c->hnext = t->buckets[h];
     t->buckets[h] = c;
@@ -355,6 +486,7 @@ static void conn_kill(struct stream_transport *t, struct conn *c)
     close_fd(t, c);
     if (c->state != CONN_UP)
         timed_add(t, -1);
+    untrusted_del(t, c);
     conn_unhash(t, c);
     t->n_conns--;
     c->dead = true;
@@ -429,13 +561,16 @@ static void conn_broken(struct stream_transport *t, struct conn *c)
         c->shead = c->stail = 0;
         c->queued_frames = 0;
     }
-    wg_frame_decoder_init(&c->dec, c->rbuf, STREAM_RECVBUF, t->crc);
     if (!c->dialed || now_ms() - c->last_send_ms > STREAM_IDLE_MS) {
         conn_kill(t, c);
         return;
     }
     if (was_connected)
         c->was_up = true;
+    /* Nothing to read until it is back: give the buffer back meanwhile. */
+    uint8_t *rbuf = c->dec.buf;
+    buf_free(&rbuf, &c->dec.cap);
+    wg_frame_decoder_init(&c->dec, NULL, 0, t->crc);
     schedule_redial(t, c);
 }
 
@@ -488,16 +623,25 @@ static bool conn_queue(struct stream_transport *t, struct conn *c, const uint8_t
 
     if (c->state != CONN_UP && c->queued_frames >= STREAM_DIAL_QUEUE)
         return false;
-    if (!c->sbuf && !(c->sbuf = malloc(STREAM_SENDBUF)))
-        return false;
-    if (STREAM_SENDBUF - c->stail < need && c->shead) {
+    if (c->scap - c->stail < need && c->shead) {
         memmove(c->sbuf, c->sbuf + c->shead, c->stail - c->shead);
         c->stail -= c->shead;
         c->shead = 0;
     }
-    if (STREAM_SENDBUF - c->stail < need)
-        return false;
-    r = wg_frame_encode(c->sbuf + c->stail, STREAM_SENDBUF - c->stail, data, len, t->crc);
+    if (c->scap - c->stail < need) {
+        /* Grown only while the socket lags: most connections stay small. */
+        size_t want = c->scap * 2 > c->stail + need ? c->scap * 2 : c->stail + need;
+
+        if (c->stail + need > STREAM_SENDBUF)
+            return false;
+        if (want < STREAM_BUF_FIRST)
+            want = STREAM_BUF_FIRST;
+        if (want > STREAM_SENDBUF)
+            want = STREAM_SENDBUF;
+        if (buf_grow(&c->sbuf, &c->scap, want) < 0)
+            return false;
+    }
+    r = wg_frame_encode(c->sbuf + c->stail, c->scap - c->stail, data, len, t->crc);
     if (r < 0)
         return false;
     c->stail += (size_t)r;
@@ -557,6 +701,60 @@ static unsigned stream_send(struct wg_transport *base, const struct wg_msg *msgs
 
 /* ---- epoll thread ---- */
 
+/* Closes an untrusted connection to make room (t->lock held). */
+static void evict(struct stream_transport *t, struct conn *c, const char *why)
+{
+    uint64_t now = now_ms();
+
+    /* One line per burst at the default level: an attack must not flood
+     * the log either. */
+    if (now - t->last_limit_log_ms >= 10000) {
+        t->last_limit_log_ms = now;
+        log_conn(WG_LOG_ERROR, why, c, 0);
+    } else {
+        log_conn(WG_LOG_VERBOSE, why, c, 0);
+    }
+    conn_kill(t, c);
+}
+
+/* Room for a connection accepted from ep (t->lock held): the oldest
+ * untrusted connection from the same source goes when that source is at its
+ * limit, else the oldest untrusted one when they or the table are at
+ * theirs.  false: no room (the table is full of trusted connections). */
+static bool make_room(struct stream_transport *t, const struct wg_sockaddr *ep)
+{
+    struct conn *oldest_same = NULL;
+    unsigned same = 0;
+
+    for (struct conn *c = t->untrusted_head; c; c = c->unext) {
+        if (same_source(&c->remote, ep) && !same++)
+            oldest_same = c;
+    }
+    if (same >= STREAM_MAX_UNTRUSTED_PER_SOURCE)
+        evict(t, oldest_same, "too many unauthenticated connections: closing the oldest from");
+    else if ((t->n_untrusted >= STREAM_MAX_UNTRUSTED || t->n_conns >= STREAM_MAX_CONNS) &&
+             t->untrusted_head)
+        evict(t, t->untrusted_head, "too many unauthenticated connections: closing the oldest,");
+    return t->n_conns < STREAM_MAX_CONNS;
+}
+
+/* Out of fds: an untrusted connection gives its fd up, or accepting pauses
+ * (the listener stays readable: level-triggered epoll would spin). */
+static bool accept_out_of_fds(struct stream_transport *t)
+{
+    if (t->untrusted_head) {
+        evict(t, t->untrusted_head, "out of file descriptors: closing unauthenticated");
+        return true;
+    }
+    if (epoll_set(t, EPOLL_CTL_MOD, t->lfd, 0, &t->lfd) == 0) {
+        t->accept_paused = true;
+        t->accept_resume_ms = now_ms() + STREAM_ACCEPT_PAUSE_MS;
+    }
+    wg_log(WG_LOG_ERROR, "stream: out of file descriptors, not accepting for %u ms",
+           STREAM_ACCEPT_PAUSE_MS);
+    return false;
+}
+
 static void accept_all(struct stream_transport *t)
 {
     for (int i = 0; i < 64; i++) {
@@ -572,17 +770,21 @@ static void accept_all(struct stream_transport *t)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return;     /* EAGAIN, or EMFILE & co: try again on the next event */
+            if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) &&
+                accept_out_of_fds(t))
+                continue;
+            return;     /* EAGAIN */
         }
         normalize(&ep);
         old = conn_find(t, &ep);
         if (old)
             conn_kill(t, old);      /* a stale connection from the same address */
-        c = conn_new(t, &ep, false);
+        c = make_room(t, &ep) ? conn_new(t, &ep, false) : NULL;
         if (!c) {
             close(fd);
             continue;
         }
+        untrusted_add(t, c);
         sock_opts(t, fd);
         c->fd = fd;
         c->state = CONN_UP;
@@ -594,10 +796,52 @@ static void accept_all(struct stream_transport *t)
     }
 }
 
-static void deliver(struct stream_transport *t, unsigned n)
+/* Hands n frames to the engine; true if it authenticated any of them. */
+static bool deliver(struct stream_transport *t, unsigned n)
 {
-    if (n)
-        t->base.params.rx(t->base.params.ctx, t->rx, n);
+    bool any = false;
+
+    if (!n)
+        return false;
+    t->base.params.rx(t->base.params.ctx, t->rx, n);
+    for (unsigned i = 0; i < n; i++)
+        any |= t->rx[i].authenticated;
+    return any;
+}
+
+/* Room for the next read: a trusted connection gets STREAM_RECVBUF (many
+ * frames per read), an untrusted one only what the frame it is sending
+ * needs, within the shared budget (the oldest other untrusted connections
+ * go first).  false: out of memory. */
+static bool rbuf_ready(struct stream_transport *t, struct conn *c)
+{
+    size_t want = c->trusted ? STREAM_RECVBUF : wg_frame_decoder_need(&c->dec);
+    size_t cap = c->dec.cap;
+    uint8_t *buf = c->dec.buf;
+
+    if (want < STREAM_BUF_FIRST)
+        want = STREAM_BUF_FIRST;
+    if (cap >= want)
+        return true;
+    if (!c->trusted) {
+        size_t more = page_round(want) - cap;
+
+        while (t->untrusted_buf_bytes + more > STREAM_UNTRUSTED_BUF_BUDGET) {
+            struct conn *o = t->untrusted_head == c ? c->unext : t->untrusted_head;
+
+            if (!o)
+                break;
+            pthread_mutex_lock(&t->lock);
+            evict(t, o, "unauthenticated frames over budget: closing the oldest,");
+            pthread_mutex_unlock(&t->lock);
+        }
+    }
+    if (buf_grow(&buf, &cap, want) < 0)
+        return false;
+    if (!c->trusted)
+        t->untrusted_buf_bytes += cap - c->dec.cap;
+    wg_frame_decoder_rebase(&c->dec, buf, cap);
+    return true;
 }
 
 /* Reads and delivers frames, without the lock.  false: close it. */
@@ -605,13 +849,20 @@ static bool conn_read(struct stream_transport *t, struct conn *c)
 {
     for (int k = 0; k < STREAM_READS_PER_EVENT; k++) {
         size_t room;
-        uint8_t *p = wg_frame_decoder_space(&c->dec, &room);
-        ssize_t r = recv(c->fd, p, room, MSG_DONTWAIT);
+        uint8_t *p;
+        ssize_t r;
         unsigned n = 0;
         uint8_t *payload;
         uint32_t len;
+        bool authenticated = false;
         int f;
 
+        if (!rbuf_ready(t, c)) {
+            log_conn(WG_LOG_ERROR, "no memory for frames from", c, 0);
+            return false;
+        }
+        p = wg_frame_decoder_space(&c->dec, &room);
+        r = recv(c->fd, p, room, MSG_DONTWAIT);
         if (r == 0) {
             if (wg_frame_decoder_pending(&c->dec))
                 log_conn(WG_LOG_VERBOSE, "ended mid-frame:", c, 0);
@@ -634,12 +885,17 @@ static bool conn_read(struct stream_transport *t, struct conn *c)
             t->rx[n].ep = c->remote;
             t->rx[n].data = payload;
             t->rx[n].len = len;
+            t->rx[n].authenticated = false;
             if (++n == WG_BATCH_MAX) {
-                deliver(t, n);
+                authenticated |= deliver(t, n);
                 n = 0;
             }
         }
-        deliver(t, n);
+        authenticated |= deliver(t, n);
+        if (authenticated && !c->trusted) {
+            untrusted_del(t, c);
+            log_conn(WG_LOG_VERBOSE, "authenticated", c, 0);
+        }
         if (f < 0) {
             log_conn(WG_LOG_ERROR, "bad frame CRC, closing connection from", c, 0);
             return false;
@@ -734,6 +990,48 @@ static int run_timers(struct stream_transport *t)
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
+/* Untrusted connections past STREAM_AUTH_TIMEOUT_MS go; a paused listener
+ * resumes.  Returns ms until the next of these is due, -1 if none. */
+static int untrusted_timers(struct stream_transport *t)
+{
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    struct conn *c;
+
+    if (!t->untrusted_head && !t->accept_paused)
+        return -1;
+    pthread_mutex_lock(&t->lock);
+    while ((c = t->untrusted_head) && now - c->accepted_ms >= STREAM_AUTH_TIMEOUT_MS) {
+        log_conn(WG_LOG_VERBOSE, "no authenticated message in time, closing connection from",
+                 c, 0);
+        conn_kill(t, c);
+    }
+    if (c)
+        next = c->accepted_ms + STREAM_AUTH_TIMEOUT_MS;
+    if (t->accept_paused) {
+        if (now >= t->accept_resume_ms) {
+            if (t->lfd < 0 || epoll_set(t, EPOLL_CTL_MOD, t->lfd, EPOLLIN, &t->lfd) == 0)
+                t->accept_paused = false;
+            else
+                t->accept_resume_ms = now + STREAM_ACCEPT_PAUSE_MS;
+        }
+        if (t->accept_paused && t->accept_resume_ms < next)
+            next = t->accept_resume_ms;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (next == UINT64_MAX)
+        return -1;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+static int earlier(int a, int b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
 static void *stream_thread(void *arg)
 {
     struct stream_transport *t = arg;
@@ -766,14 +1064,20 @@ static void *stream_thread(void *arg)
             timeout = run_timers(t);
         else
             timeout = -1;
+        timeout = earlier(timeout, untrusted_timers(t));
         /* Freed only now: later events of this batch may name them. */
         while (t->dead) {
             struct conn *c = t->dead;
 
             t->dead = c->dead_next;
-            free(c->sbuf);
-            free(c->rbuf);
-            free(c);
+            conn_free(c);
+            t->freed_since_trim++;
+        }
+        /* Thousands of connections gone (an attack ended): the small
+         * blocks they left in the heap go back to the system too. */
+        if (t->freed_since_trim >= STREAM_TRIM_EVERY) {
+            t->freed_since_trim = 0;
+            malloc_trim(0);
         }
         for (unsigned i = 0; i < t->n_notify; i++) {
             char a[WG_SOCKADDR_STR_MAX];
@@ -873,6 +1177,14 @@ static int stream_bind(struct wg_transport *base, uint16_t port, uint32_t fwmark
     int fd = -1, old, err = 0;
 
     pthread_mutex_lock(&t->bind_lock);
+    if (t->base.params.dial_only) {
+        /* No listener: the mark applies to the connections we dial. */
+        pthread_mutex_lock(&t->lock);
+        t->fwmark = fwmark;
+        pthread_mutex_unlock(&t->lock);
+        pthread_mutex_unlock(&t->bind_lock);
+        return 0;
+    }
     if (t->lfd >= 0 && port && port == t->port) {
         /* Same port: only the mark changes; it applies to new dials. */
         if (t->family != AF_VSOCK && fwmark != t->fwmark &&
@@ -939,9 +1251,7 @@ static void stream_destroy(struct wg_transport *base)
         struct conn *c = t->dead;
 
         t->dead = c->dead_next;
-        free(c->sbuf);
-        free(c->rbuf);
-        free(c);
+        conn_free(c);
     }
     if (t->lfd >= 0)
         close(t->lfd);

@@ -40,6 +40,10 @@ struct wg_device_params {
     bool stream_no_crc;             /* stream framing without CRC (<= v0.2.3 peers) */
     const char *control_dir;        /* NULL: WG_CONTROL_DIR; "": no control socket */
     unsigned mtu;                   /* 0: WG_DEFAULT_MTU */
+    /* Stream transports: open no listening socket, only dial the peers'
+     * endpoints (a container's device: its hub never dials it, so a
+     * listener would only be an open port on every host address). */
+    bool dial_only;
 };
 
 struct wg_device;

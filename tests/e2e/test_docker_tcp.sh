@@ -45,6 +45,12 @@ PUB=$(keyderive pubkey --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" "
 check "hub shows a handshake for t1's derived key" hub_handshake "$PUB"
 conns=$(in_ns ss -Htn state established "( sport = :$HUB_PORT )" | wc -l)
 check "the hub has tcp connections on :$HUB_PORT ($conns)" test "$conns" -ge 1
+# Container devices only dial (issue 11): no listener of the plugin's on any
+# address; the hub's own listener shows that ss -p sees the processes.
+listeners=$(in_ns ss -Htlnp)
+check "the hub's listener is visible to ss -p" grep -q "pid=$HUB_PID," <<<"$listeners"
+check "the plugin's container devices have no listening socket" \
+    bash -c '! grep -q "pid=$1," <<<"$2"' _ "$PL_PID" "$listeners"
 check "keepalive 5 configured on t1's device" bash -c "wg show $IF persistent-keepalive | grep -q '[[:space:]]5\$'"
 # a bulk transfer through the stream (not just pings): 2 MB from the hub's
 # side via busybox nc, sized to cross many frames and the coalescing path

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "wgcore/wgcore.h"
+#include "wgcore/harden.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MIN/MAX: what the engine accepts */
 #include "wgcore/workers.h"      /* WG_WORKERS_MAX, for --help */
 
@@ -269,6 +270,22 @@ static void report(int fd, int status)
     close(fd);
 }
 
+/* Keys out of core dumps; as many fds as allowed (a hub's listener holds
+ * one per peer connection).  Neither is a reason not to start. */
+static void harden(void)
+{
+    unsigned long nofile;
+    int err;
+
+    err = wg_harden_no_dump();
+    if (err)
+        wg_log(WG_LOG_ERROR, "cannot disable core dumps: %s", strerror(-err));
+    err = wg_raise_fd_limit(&nofile);
+    if (err)
+        wg_log(WG_LOG_ERROR, "cannot raise the open file limit: %s", strerror(-err));
+    wg_log(WG_LOG_VERBOSE, "open file limit %lu", nofile);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -281,6 +298,7 @@ int main(int argc, char **argv)
 
     parse_args(argc, argv, &o);
     wg_log_set_level(wg_log_level_from_env());
+    harden();
 
     if (!o.foreground)
         status_fd = go_background();
