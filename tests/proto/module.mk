@@ -8,3 +8,11 @@ TEST_BINS += $(BUILD)/tests/proto/wggo_peer
 $(BUILD)/tests/proto/wggo_peer: $(WGGO_PEER_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS)
+
+# hub_initiators: many wg_proto initiators on their own UDP sockets against
+# one real wgvsockd (tests/netns/test_hub_many_peers.sh).
+TEST_BINS += $(BUILD)/tests/proto/hub_initiators
+
+$(BUILD)/tests/proto/hub_initiators: $(BUILD)/obj/tests/proto/hub_initiators.o $(WGCORE_OBJS) $(KEYDERIVE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS)
