@@ -5,6 +5,7 @@
 # and the old container (whose tunnel died with the process) stops promptly
 # without errors; its endpoint's teardown is accepted though the new process
 # never created it.
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"

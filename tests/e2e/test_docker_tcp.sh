@@ -3,6 +3,7 @@
 # plugin's container devices and a wgvsockd -n tcp hub on loopback.  The seed
 # comes from -o wgvsock.seed-file this time (the plugin has no
 # WGVSOCK_SEED_FILE), so a network without any seed must be refused.
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"

@@ -5,6 +5,7 @@
 # with --driver wgvsock:latest, a container that pings the hub, state that
 # survives disable/enable with the network in place, and disable/rm that
 # leave nothing behind.
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"

@@ -6,6 +6,7 @@
 # test's dockerd discovers plugins in, so the quickstart's default paths touch
 # nothing of the machine's own.  DOCKER_HOST points `docker` at our dockerd,
 # which already has the image "busybox".
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 e2e_need_root
