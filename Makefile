@@ -6,6 +6,7 @@
 #   make test    run every test (unit, CLI, netns, VM, docker e2e)
 #   make asan    the whole suite again under AddressSanitizer + UBSan
 #   make bench   benchmarks (see docs/BENCHMARKS.md)
+#   make demo    hub + plugin + network + container with a published port, shown and removed
 
 BUILD   ?= build
 CC      ?= cc
@@ -55,6 +56,11 @@ asan:
 
 bench: bins
 	BUILD=$(BUILD) ./bench/run.sh
+
+# The main job on one machine, explained (examples/demo/demo.sh; root).
+.PHONY: demo
+demo: bins
+	WGVSOCK_BIN=$(abspath $(BUILD))/bin ./examples/demo/demo.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
