@@ -121,6 +121,12 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
 
     ret = derive(p, cfg, ep.addr4, priv, pub, err);
     sodium_memzero(priv, sizeof(priv));
+    /* Docker's IPAM hands out addresses of the network's subnets; anything
+     * else would derive a key (and a tunnel address) the hub never expects.
+     * (After derive(), which says what is wrong with a malformed address.) */
+    if (!ret)
+        ret = net_check_endpoint_address(cfg, ep.addr4, err) ||
+              (*ep.addr6 && net_check_endpoint_address(cfg, ep.addr6, err));
     free_net_config(cfg);
     if (ret)
         return -1;
@@ -174,6 +180,12 @@ static json_t *join_reply(const struct pl_endpoint *ep, const struct net_config 
             json_object_set_new(r, "GatewayIPv6", json_string(cfg->gateway6));
     }
     return r;
+}
+
+/* A known endpoint named with another network: refused, changes nothing. */
+static int wrong_network(char err[NET_ERR_MAX], const char *ep_id, const char *net_id)
+{
+    return net_fail(err, "endpoint %.12s is not on network %.12s", ep_id, net_id);
 }
 
 int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
@@ -282,9 +294,17 @@ out:
 int ep_leave(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+    struct pl_endpoint *e;
+    bool other;
 
     if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
+    state_lock(p->state);
+    e = state_find_ep(p->state, ep_id);
+    other = e && strcmp(e->net_id, net_id);
+    state_unlock(p->state);
+    if (other)
+        return wrong_network(err, ep_id, net_id);
     /* The device stays until DeleteEndpoint: libnetwork moves the interface
      * back to the host under its SrcName after Leave, and a Join may follow.
      * An unknown endpoint (plugin restarted) has nothing to undo. */
@@ -322,6 +342,11 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
     state_lock(p->state);
+    e = state_find_ep(p->state, ep_id);
+    if (e && strcmp(e->net_id, net_id)) {
+        state_unlock(p->state);
+        return wrong_network(err, ep_id, net_id);
+    }
     e = state_take_ep(p->state, ep_id);
     state_unlock(p->state);
     if (e) {
@@ -351,6 +376,10 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         return -1;
     state_lock(p->state);
     e = state_find_ep(p->state, ep_id);
+    if (e && strcmp(e->net_id, net_id)) {
+        state_unlock(p->state);
+        return wrong_network(err, ep_id, net_id);
+    }
     if (e) {
         struct pl_network *n = state_find_net(p->state, e->net_id);
         value = json_pack("{s:s, s:s, s:b}", "InterfaceName", e->ifname, "PublicKey", e->pubkey,

@@ -196,8 +196,10 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
     buf[len] = '\0';
     if (memchr(buf, '\0', len) || kd_secret_from_b64(seed, buf) || seed->len == 0) {
         kd_secret_wipe(seed);
-        net_fail(err, "seed file %s does not hold a base64 seed (create one with: "
-             "head -c 32 /dev/urandom | base64 > %s)", path, path);
+        /* Never suggest writing to path: it may be any file (a typo
+         * naming /etc/shadow), and overwriting it would be the damage. */
+        net_fail(err, "seed file %s does not hold a base64 seed (one line of base64; "
+             "see docs/KEYDERIVE.md to create a seed in a new file)", path);
         goto out;
     }
     ret = 0;
@@ -343,6 +345,57 @@ static int parse_ipam(const json_t *entry, int family, const char *what,
             return net_fail(err, "%s: invalid Gateway '%s'", what, gw);
     }
     return 0;
+}
+
+static int add_pool(struct net_config *cfg, const struct wg_allowedip *pool, char err[NET_ERR_MAX])
+{
+    if (cfg->n_pools >= NET_POOLS_MAX)
+        return net_fail(err, "more than %d subnets in one network", NET_POOLS_MAX);
+    cfg->pools[cfg->n_pools++] = *pool;
+    return 0;
+}
+
+static bool pool_contains(const struct wg_allowedip *pool, const uint8_t *ip)
+{
+    unsigned full = pool->cidr / 8, rest = pool->cidr % 8;
+
+    if (memcmp(pool->ip, ip, full))
+        return false;
+    return !rest || !((pool->ip[full] ^ ip[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+int net_check_endpoint_address(const struct net_config *cfg, const char *addr,
+                               char err[NET_ERR_MAX])
+{
+    struct wg_allowedip a;
+    bool any = false;
+
+    char host[NET_ADDR_TEXT_MAX];
+    size_t len = strcspn(addr, "/");
+
+    memset(&a, 0, sizeof(a));
+    if (len == 0 || len >= sizeof(host))
+        return net_fail(err, "invalid address '%.64s' for the endpoint", addr);
+    memcpy(host, addr, len);
+    host[len] = '\0';
+    if (inet_pton(AF_INET, host, a.ip) == 1)
+        a.family = AF_INET;
+    else if (inet_pton(AF_INET6, host, a.ip) == 1)
+        a.family = AF_INET6;
+    else
+        return net_fail(err, "invalid address '%.64s' for the endpoint", addr);
+    for (size_t i = 0; i < cfg->n_pools; i++) {
+        if (cfg->pools[i].family != a.family)
+            continue;
+        any = true;
+        if (pool_contains(&cfg->pools[i], a.ip))
+            return 0;
+    }
+    if (!any)
+        return 0;   /* no subnet of that family to check against */
+    return net_fail(err, "address %.64s is outside the network's subnet%s (%s%s%s)", addr,
+                    cfg->n_pools > 1 ? "s" : "", a.family == AF_INET ? cfg->pool4 : cfg->pool6,
+                    cfg->n_pools > 1 ? ", " : "", cfg->n_pools > 1 ? "..." : "");
 }
 
 int net_config_parse(struct net_config *cfg, const json_t *request,
@@ -525,6 +578,8 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
         if (parse_ipam(json_array_get(v4, i), AF_INET, "IPv4Data", pool_text, gw, &pool, err))
             goto out;
+        if (add_pool(cfg, &pool, err))
+            goto out;
         if (i == 0) {
             memcpy(cfg->pool4, pool_text, sizeof(pool_text));
             memcpy(cfg->gateway4, gw, sizeof(gw));
@@ -535,6 +590,8 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     for (i = 0; v6 && json_is_array(v6) && i < json_array_size(v6); i++) {
         char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
         if (parse_ipam(json_array_get(v6, i), AF_INET6, "IPv6Data", pool_text, gw, &pool, err))
+            goto out;
+        if (add_pool(cfg, &pool, err))
             goto out;
         if (i == 0) {
             memcpy(cfg->pool6, pool_text, sizeof(pool_text));

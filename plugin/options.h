@@ -36,6 +36,8 @@ enum net_seed_source {
     NET_SEED_FILE,         /* wgvsock.seed-file */
 };
 
+#define NET_POOLS_MAX 16                      /* subnets per network (--subnet ...) */
+
 struct net_config {
     enum wg_transport_kind transport;
     struct wg_sockaddr peer;
@@ -61,6 +63,8 @@ struct net_config {
     char gateway4[NET_ADDR_TEXT_MAX];         /* without prefix; "" if none */
     char pool6[NET_ADDR_TEXT_MAX];            /* "" if none */
     char gateway6[NET_ADDR_TEXT_MAX];
+    size_t n_pools;                           /* every IPv4Data/IPv6Data Pool */
+    struct wg_allowedip pools[NET_POOLS_MAX];
 };
 
 /* Fills *cfg from a CreateNetwork request object (its "Options", "IPv4Data"
@@ -72,6 +76,12 @@ struct net_config {
 int net_config_parse(struct net_config *cfg, const json_t *request,
                      const char *plugin_seed_file, bool check_seed,
                      char err[NET_ERR_MAX]);
+
+/* An endpoint's address (Docker's "A.B.C.D/len" or IPv6 text, prefix
+ * ignored) must lie in one of the network's subnets of its family.  0, or -1
+ * with a message in err. */
+int net_check_endpoint_address(const struct net_config *cfg, const char *addr,
+                               char err[NET_ERR_MAX]);
 
 /* The network's seed and additional, decoded.  0, or -1 with err set.
  * The caller wipes both with kd_secret_wipe(). */

@@ -196,6 +196,13 @@ ids() { printf '{"NetworkID":"%s","EndpointID":"%s"}' "$NET" "$1"; }
 
 # ---- bad requests ----
 expect_err "seed file missing" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.keepalive":"25","wgvsock.mtu":"1380","wgvsock.allowed-ips":"0.0.0.0/0","wgvsock.additional":"YmVzdG92Lmlv","wgvsock.seed-file":"/nonexistent"')" "cannot open seed file /nonexistent"
+# A seed-file that is some other file: the error must not suggest writing
+# a seed into it (issue 11: it named the very path, e.g. /etc/shadow).
+printf 'root:x:0:0::/root:/bin/sh\n' >"$TMP/notaseed"
+r=$(call NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.seed-file":"'"$TMP/notaseed"'"')"); e=$(jget Err <<<"$r")
+check "not-a-seed file: refused, and the error never suggests writing to it ($e)" \
+    bash -c '[[ $1 == *"does not hold a base64 seed"* && $1 != *">"* && $1 != *urandom* ]]' _ "$e"
+check "not-a-seed file left unchanged" grep -qx 'root:x:0:0::/root:/bin/sh' "$TMP/notaseed"
 expect_err "bad peer key" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.peerkey":"[^"]*"/"wgvsock.peerkey":"nope"/')" "not a WireGuard public key"
 expect_err "bad transport" NetworkDriver.CreateNetwork "$(netbody | sed 's/"wgvsock.transport":"udp"/"wgvsock.transport":"carrier-pigeon"/')" "unknown transport"
 expect_err "MTU above the engine's maximum (65472)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"65500"')" "between 576 and 65472"
@@ -219,7 +226,13 @@ expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.Create
 check "network state file is 0600" test "$(stat -c %a "$STATE/networks/$NET.json" 2>/dev/null)" = 600
 check "state file holds no seed" bash -c "! grep -qF -- '$SEED' '$STATE/networks/$NET.json'"
 expect_err "MAC address refused" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR" 02:42:0a:00:00:02)" "no MAC"
+expect_err "address outside the network's subnet refused" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "10.$N3.78.2")" "outside the network's subnet"
+check "a refused endpoint leaves no state" test ! -e "$STATE/endpoints/$EP1.json"
 expect_ok "CreateEndpoint" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR")"
+OTHER='{"NetworkID":"0ther0000000000000000000000000000000000000000000000000000000000","EndpointID":"'$EP1'"}'
+expect_err "DeleteEndpoint with another NetworkID refused" NetworkDriver.DeleteEndpoint "$OTHER" "not on network"
+expect_err "EndpointOperInfo with another NetworkID refused" NetworkDriver.EndpointOperInfo "$OTHER" "not on network"
+check "endpoint kept after the refused DeleteEndpoint" test -e "$STATE/endpoints/$EP1.json"
 PUB1=$("$KD" pubkey --seed-file "$TMP/seed" "$ADDR")
 r=$(call NetworkDriver.EndpointOperInfo "$(ids "$EP1")")
 check "EndpointOperInfo shows keyderive's public key" test "$(jget Value.PublicKey <<<"$r")" = "$PUB1"

@@ -242,6 +242,9 @@ static void test_seed_file_errors(void **state)
     fclose(fopen(path, "w"));
     assert_int_equal(net_read_seed_file(path, s, err), -1);
     assert_non_null(strstr(err, "does not hold a base64 seed"));
+    /* never suggests writing to the path named (it may be any file) */
+    assert_null(strstr(err, "> "));
+    assert_null(strstr(err, "urandom"));
 
     snprintf(path, sizeof(path), "%s/garbage", tmpdir);
     f = fopen(path, "w");

@@ -409,6 +409,17 @@ static void test_unknown_ids(void **state)
     expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""));
     expect_err("/NetworkDriver.Join", join_body("othernet", EP), "not known");
     assert_int_equal(fake.creates, 0);
+    /* every endpoint call checks the NetworkID: nothing changes */
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP));
+    expect_err("/NetworkDriver.Leave", ids("othernet", EP), "not on network");
+    expect_err("/NetworkDriver.EndpointOperInfo", ids("othernet", EP), "not on network");
+    expect_err("/NetworkDriver.DeleteEndpoint", ids("othernet", EP), "not on network");
+    assert_int_equal(fake.live, 1);
+    json_t *j2 = call("/NetworkDriver.EndpointOperInfo", ids(NET, EP));
+    assert_true(json_is_true(json_object_get(json_object_get(j2, "Value"), "Joined")));
+    json_decref(j2);
+    expect_ok("/NetworkDriver.DeleteEndpoint", ids(NET, EP));
+    assert_int_equal(fake.live, 0);
 }
 
 static void test_create_endpoint_errors(void **state)
@@ -429,6 +440,11 @@ static void test_create_endpoint_errors(void **state)
     expect_err("/NetworkDriver.CreateEndpoint",
                fmt("{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":{\"Address\":7}}",
                    NET, EP), "no IPv4 address");
+    /* outside the network's subnet (10.77.0.0/24): refused */
+    expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.78.0.2/24", "", ""),
+               "outside the network's subnet");
+    expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.1.2/24", "", ""),
+               "outside the network's subnet");
     /* none of these left an endpoint behind */
     expect_err("/NetworkDriver.Join", join_body(NET, EP), "not known");
 
@@ -523,6 +539,8 @@ static void test_ipv6_gateway_and_options(void **state)
     expect_ok("/NetworkDriver.CreateNetwork",
               create_net_body(NET, ",\"wgvsock.mtu\":\"1380\",\"wgvsock.keepalive\":\"0\","
                               "\"wgvsock.additional\":\"YWRk\"", false, true));
+    expect_err("/NetworkDriver.CreateEndpoint",
+               create_ep_body(NET, EP, "10.77.0.7/24", "fd78::7/64", ""), "outside the network");
     expect_ok("/NetworkDriver.CreateEndpoint",
               create_ep_body(NET, EP, "10.77.0.7/24", "fd77::7/64", ""));
     expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP2, "10.77.0.8/24", "", ""));
