@@ -180,9 +180,11 @@ r=$(call NetworkDriver.GetCapabilities "null")
 check "GetCapabilities local/local" test "$(jget Scope <<<"$r")/$(jget ConnectivityScope <<<"$r")" = local/local
 
 NET=$(printf 'a%.0s' {1..16})$(printf '%048x' $$)
-EP1=e1$(printf '%062x' $$)
-EP2=e2$(printf '%062x' $$)
-EP3=e3$(printf '%062x' $$)
+# The PID within the first 12 characters: they name the interface and its
+# machine-wide control socket, which concurrent runs must not share.
+EP1=e1$(printf '%010x%052x' $$ 0)
+EP2=e2$(printf '%010x%052x' $$ 0)
+EP3=e3$(printf '%010x%052x' $$ 0)
 IF1=wgv${EP1:0:12} IF2=wgv${EP2:0:12} IF3=wgv${EP3:0:12}
 ADDR3=10.$N3.77.4
 echo "$IF1 $IF2 $IF3" >"$TMP/ifnames"
@@ -349,7 +351,7 @@ expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%
 HUB2_IF=wgvpt$(printf '%x' $$)
 PORT2=$((PORT + 1))
 NET2=b$(printf '%063x' $$)
-EP4=e4$(printf '%062x' $$) IF4=wgv${EP4:0:12}
+EP4=e4$(printf '%010x%052x' $$ 0) IF4=wgv${EP4:0:12}
 echo "$IF4" >>"$TMP/ifnames"
 LOG_LEVEL=verbose ip netns exec "$NSH" "$HUBD" -f -n tcp "$HUB2_IF" >"$TMP/hub2.log" 2>&1 &
 HUB2_PID=$!
@@ -388,7 +390,7 @@ rm -f "/var/run/wireguard/$HUB2_IF.sock"
 HUB3_IF=wgvpn$(printf '%x' $$)
 PORT3=$((PORT + 2))
 NET3=c$(printf '%063x' $$)
-EP5=e5$(printf '%062x' $$) IF5=wgv${EP5:0:12}
+EP5=e5$(printf '%010x%052x' $$ 0) IF5=wgv${EP5:0:12}
 echo "$IF5" >>"$TMP/ifnames"
 LOG_LEVEL=verbose ip netns exec "$NSH" "$HUBD" -f -n tcp --no-crc "$HUB3_IF" >"$TMP/hub3.log" 2>&1 &
 HUB3_PID=$!
