@@ -11,6 +11,7 @@
 BUILD   ?= build
 CC      ?= cc
 PKGS    := libsodium libb2 libcrypto libmicrohttpd jansson libnl-route-3.0 libmnl zlib libdeflate
+PKGS    += libcbor
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,6 +31,7 @@ all: bins
 include keyderive/module.mk
 include wgcore/module.mk
 include plugin/module.mk
+include attest/module.mk
 include tests/module.mk
 -include bench/module.mk
 -include tests/fuzz/module.mk
