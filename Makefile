@@ -32,6 +32,7 @@ include keyderive/module.mk
 include wgcore/module.mk
 include plugin/module.mk
 include attest/module.mk
+include provision/module.mk
 include tests/module.mk
 -include bench/module.mk
 -include tests/fuzz/module.mk

@@ -4,6 +4,7 @@
  *   wgvsock-attest verify [--root PEM] [--at UNIX_TIME] [--nonce HEX]
  *                         [--pcr N=HEX]... FILE
  *   wgvsock-attest test-ca [--days N] DIR
+ *   wgvsock-attest provision-key FILE | provision ...   (cli_provision.c)
  *
  * verify prints the document's fields and the verdict as one JSON object
  * on stdout and exits 0 if every check passed, 1 naming the failed check
@@ -31,6 +32,10 @@ static void usage(FILE *f)
         "Usage: wgvsock-attest verify [--root PEM] [--at UNIX_TIME] [--nonce HEX]\n"
         "                             [--pcr N=HEX]... FILE\n"
         "       wgvsock-attest test-ca [--days N] DIR\n"
+        "       wgvsock-attest provision-key FILE\n"
+        "       wgvsock-attest provision --key FILE --hub ADDR:PORT [--vsock] --address IP/PREFIX\n"
+        "                      [--mtu N] [--peer PUBKEY=IP]... [--attest nitro|test|none]\n"
+        "                      [--root PEM] [--pcr N=HEX]...\n"
         "\n"
         "verify: check an AWS Nitro Enclaves attestation document (binary or base64;\n"
         "FILE - reads stdin): COSE_Sign1/ES384 signature, certificate chain to the\n"
@@ -296,8 +301,15 @@ static int cmd_test_ca(int argc, char **argv)
     return 0;
 }
 
+int cmd_provision_key(int argc, char **argv);   /* cli_provision.c */
+int cmd_provision(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "provision-key") == 0)
+        return cmd_provision_key(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "provision") == 0)
+        return cmd_provision(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "test-ca") == 0)

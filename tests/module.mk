@@ -3,7 +3,7 @@
 # stops another's tests from building:
 #   test_kd_*      keyderive        test_wg_*      wgcore
 #   test_plugin_*  plugin (+ wgcore, keyderive)
-#   test_attest_*  attest
+#   test_attest_*  attest           test_prov_*    provision (+ attest, wgcore)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 UNIT_LINK = @mkdir -p $(dir $@) && echo "  LD $@" && $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
@@ -13,6 +13,8 @@ $(BUILD)/tests/unit/test_kd_%: $(BUILD)/obj/tests/unit/test_kd_%.o $(KEYDERIVE_O
 $(BUILD)/tests/unit/test_wg_%: $(BUILD)/obj/tests/unit/test_wg_%.o $(WGCORE_OBJS)
 	$(UNIT_LINK)
 $(BUILD)/tests/unit/test_attest_%: $(BUILD)/obj/tests/unit/test_attest_%.o $(ATTEST_OBJS)
+	$(UNIT_LINK)
+$(BUILD)/tests/unit/test_prov_%: $(BUILD)/obj/tests/unit/test_prov_%.o $(PROVISION_OBJS) $(ATTEST_OBJS) $(WGCORE_OBJS)
 	$(UNIT_LINK)
 $(BUILD)/tests/unit/test_plugin_%: $(BUILD)/obj/tests/unit/test_plugin_%.o $(PLUGIN_OBJS) $(WGCORE_OBJS) $(KEYDERIVE_OBJS)
 	$(UNIT_LINK)

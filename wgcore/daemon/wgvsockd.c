@@ -6,6 +6,12 @@
  *
  *   wgvsockd [-f|--foreground] [-n|--network vsock|tcp|tcp4|tcp6|udp]
  *            [--no-crc] [--mtu N] IFNAME
+ *   wgvsockd --provision --provisioner-key PUB --attest nitro|test:CHAIN:KEY|none
+ *            [--listen-port N] [--provision-port N] [-n NET] ... IFNAME
+ *
+ * With --provision (docs/PROVISIONING.md) the hub makes its own key, and
+ * its address and peers come from offers signed by the plugin's
+ * provisioning key on the provisioning port (provision/hub.c).
  *
  * It creates the TUN interface and its control socket
  * /var/run/wireguard/IFNAME.sock, then (unless -f) goes to the background;
@@ -28,6 +34,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "provision/hub.h"
+#include "provision/keys.h"
 #include "wgcore/wgcore.h"
 #include "wgcore/harden.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MIN/MAX: what the engine accepts */
@@ -56,6 +64,13 @@ static void usage(FILE *f)
         "      --no-crc         stream frames without CRC, for wireguard-go-vsock <= v0.2.3\n"
         "                       peers (also WGVSOCK_STREAM_CRC=0)\n"
         "      --mtu N          interface MTU, %u..%u (default %d)\n"
+        "      --provision      take address and peers from signed offers on the\n"
+        "                       provisioning port, attested (docs/PROVISIONING.md)\n"
+        "      --provisioner-key PUB  the plugin's provisioning public key (base64)\n"
+        "      --attest nitro|test:CHAIN_PEM:KEY_PEM|none  how to attest (test and\n"
+        "                       none are insecure: for tests and development only)\n"
+        "      --listen-port N  WireGuard port with --provision (default 51820)\n"
+        "      --provision-port N  provisioning port (default: WireGuard port + 1)\n"
         "      --version        print the version and exit\n"
         "  -h, --help           print this help and exit\n"
         "\n"
@@ -126,17 +141,36 @@ static bool parse_mtu(const char *s, unsigned *out)
 struct options {
     bool foreground;
     struct wg_device_params params;
+    bool provision, has_provisioner_key, has_attest;
+    struct prov_hub_params prov;
 };
+
+static uint16_t parse_port(const char *s, const char *what)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v < 1 || v > 65535)
+        usage_error("invalid %s '%s' (expected 1..65535)", what, s);
+    return (uint16_t)v;
+}
+
+static void parse_provision_opt(struct options *o, int c, const char *arg);
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_NO_CRC = 256, OPT_MTU, OPT_VERSION };
+    enum { OPT_NO_CRC = 256, OPT_MTU, OPT_VERSION, OPT_PROVISION, OPT_PROVISIONER_KEY,
+           OPT_ATTEST, OPT_LISTEN_PORT, OPT_PROVISION_PORT };
     static const struct option longopts[] = {
         { "foreground", no_argument, NULL, 'f' },
         { "network", required_argument, NULL, 'n' },
         { "no-crc", no_argument, NULL, OPT_NO_CRC },
         { "mtu", required_argument, NULL, OPT_MTU },
         { "version", no_argument, NULL, OPT_VERSION },
+        { "provision", no_argument, NULL, OPT_PROVISION },
+        { "provisioner-key", required_argument, NULL, OPT_PROVISIONER_KEY },
+        { "attest", required_argument, NULL, OPT_ATTEST },
+        { "listen-port", required_argument, NULL, OPT_LISTEN_PORT },
+        { "provision-port", required_argument, NULL, OPT_PROVISION_PORT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -183,6 +217,13 @@ static void parse_args(int argc, char **argv, struct options *o)
                 usage_error("invalid MTU '%s' (expected %u..%u)", optarg, WG_TUN_MTU_MIN,
                             WG_TUN_MTU_MAX);
             break;
+        case OPT_PROVISION:
+        case OPT_PROVISIONER_KEY:
+        case OPT_ATTEST:
+        case OPT_LISTEN_PORT:
+        case OPT_PROVISION_PORT:
+            parse_provision_opt(o, c - OPT_PROVISION, optarg);
+            break;
         case OPT_VERSION:
             printf("wgvsockd %s\n"
                    "Userspace WireGuard daemon (wgcore) with UDP, TCP and AF_VSOCK transports.\n",
@@ -208,6 +249,42 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage_error("invalid interface name '%s' (1 to 15 characters, no '/', ':' or spaces)",
                     argv[optind]);
     o->params.ifname = argv[optind];
+    if (o->provision && (!o->has_provisioner_key || !o->has_attest))
+        usage_error("--provision needs --provisioner-key and --attest");
+    if (!o->provision && (o->has_provisioner_key || o->has_attest))
+        usage_error("--provisioner-key and --attest need --provision");
+    o->prov.vsock = o->params.transport == WG_TRANSPORT_VSOCK;
+}
+
+/* The --provision family, in the order of their enum (0 = --provision). */
+static void parse_provision_opt(struct options *o, int which, const char *arg)
+{
+    const char *why;
+    int rc;
+
+    switch (which) {
+    case 0:
+        o->provision = true;
+        if (!o->prov.wg_port)
+            o->prov.wg_port = 51820;
+        break;
+    case 1:
+        if (prov_pubkey_parse(arg, o->prov.provisioner_key) < 0)
+            usage_error("invalid --provisioner-key (expected a base64 Ed25519 public key)");
+        o->has_provisioner_key = true;
+        break;
+    case 2:
+        if ((rc = prov_hub_parse_attest(arg, &o->prov, &why)) < 0)
+            usage_error("invalid --attest '%s': %s (%s)", arg, why, strerror(-rc));
+        o->has_attest = true;
+        break;
+    case 3:
+        o->prov.wg_port = parse_port(arg, "--listen-port");
+        break;
+    case 4:
+        o->prov.port = parse_port(arg, "--provision-port");
+        break;
+    }
 }
 
 /* ---- running ---- */
@@ -291,6 +368,7 @@ int main(int argc, char **argv)
     struct options o;
     struct wg_device *dev;
     struct waiter w = { 0 };
+    struct prov_hub *hub = NULL;
     sigset_t sigs;
     pthread_t thread;
     int status_fd = -1, sfd, wp[2], err, null;
@@ -342,11 +420,23 @@ int main(int argc, char **argv)
         report(status_fd, 1);
         return 1;
     }
+    if (o.provision) {
+        const char *why;
+        if ((err = prov_hub_start(dev, &o.prov, &hub, &why)) < 0) {
+            wg_log(WG_LOG_ERROR, "%s: --provision: %s: %s", o.params.ifname, why, strerror(-err));
+            if (wg_log_level_from_env() == WG_LOG_SILENT)
+                fprintf(stderr, "%s: --provision: %s: %s\n", prog, why, strerror(-err));
+            wg_device_destroy(dev);
+            report(status_fd, 1);
+            return 1;
+        }
+    }
     w.dev = dev;
     w.fd = wp[1];
     err = pthread_create(&thread, NULL, wait_thread, &w);
     if (err) {
         wg_log(WG_LOG_ERROR, "%s: pthread_create: %s", o.params.ifname, strerror(err));
+        prov_hub_stop(hub);
         wg_device_destroy(dev);
         report(status_fd, 1);
         return 1;
@@ -379,6 +469,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    prov_hub_stop(hub);
     /* destroy also wakes a wg_device_wait still in progress. */
     wg_device_destroy(dev);
     pthread_join(thread, NULL);

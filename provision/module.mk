@@ -1,0 +1,9 @@
+# provision: the offer/answer protocol between the plugin and an attested
+# hub (library: every provision/*.c).  wgvsockd links it for --provision:
+# the extra prerequisites below join wgcore/module.mk's link line ($^).
+PROVISION_SRCS := $(wildcard provision/*.c)
+PROVISION_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(PROVISION_SRCS))
+LIB_OBJS += $(PROVISION_OBJS)
+
+$(BUILD)/bin/wgvsockd: $(PROVISION_OBJS) $(ATTEST_OBJS)
+$(BUILD)/bin/wgvsock-attest: $(PROVISION_OBJS) $(WGCORE_OBJS)
