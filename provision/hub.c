@@ -62,22 +62,52 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The peer set of the offer as one replace-everything configuration. */
+/* The offer's peer set as one configuration that turns the current set
+ * into it: peers not offered are removed, offered ones added or given their
+ * address.  Not wg's replace_peers: that would drop the sessions of peers
+ * that stay, and every container would stall until it re-handshakes. */
+static int peer_diff(struct prov_hub *h, const struct prov_offer *o, struct wg_device_config *cfg)
+{
+    struct wg_device_info *info = NULL;
+    int rc = wg_device_get(h->dev, &info);
+    if (rc < 0)
+        return rc;
+    cfg->peers = calloc(info->n_peers + o->n_peers + 1, sizeof(*cfg->peers));
+    if (!cfg->peers) {
+        wg_device_info_free(info);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < info->n_peers; i++) {
+        bool offered = false;
+        for (size_t j = 0; j < o->n_peers && !offered; j++)
+            offered = !memcmp(info->peers[i].public_key, o->peers[j].public_key, WG_KEY_LEN);
+        if (offered)
+            continue;
+        struct wg_peer_config *pc = &cfg->peers[cfg->n_peers++];
+        memcpy(pc->public_key, info->peers[i].public_key, WG_KEY_LEN);
+        pc->remove = true;
+    }
+    wg_device_info_free(info);
+    for (size_t i = 0; i < o->n_peers; i++) {
+        struct wg_peer_config *pc = &cfg->peers[cfg->n_peers++];
+        memcpy(pc->public_key, o->peers[i].public_key, WG_KEY_LEN);
+        pc->replace_allowed_ips = true;
+        pc->n_allowed_ips = 1;
+        pc->allowed_ips = (struct wg_allowedip *)&o->peers[i].ip;
+    }
+    return 0;
+}
+
 static int apply_offer(struct prov_hub *h, const struct prov_offer *o, const char **why)
 {
     const char *ifname = wg_device_ifname(h->dev);
-    struct wg_device_config cfg = { .replace_peers = true, .n_peers = o->n_peers };
+    struct wg_device_config cfg = { 0 };
     bool new_address = !h->has_address || memcmp(&h->address, &o->hub_address, sizeof(o->hub_address));
     int rc;
 
-    if (o->n_peers && !(cfg.peers = calloc(o->n_peers, sizeof(*cfg.peers))))
-        return -ENOMEM;
-    for (size_t i = 0; i < o->n_peers; i++) {
-        memcpy(cfg.peers[i].public_key, o->peers[i].public_key, WG_KEY_LEN);
-        cfg.peers[i].replace_allowed_ips = true;
-        cfg.peers[i].n_allowed_ips = 1;
-        cfg.peers[i].allowed_ips = (struct wg_allowedip *)&o->peers[i].ip;
-    }
+    *why = "cannot read the current peers";
+    if ((rc = peer_diff(h, o, &cfg)) < 0)
+        return rc;
     *why = "cannot set the tunnel address";
     if (new_address && (rc = hub_addr_add(ifname, &o->hub_address)) < 0 && rc != -EEXIST)
         goto out;
