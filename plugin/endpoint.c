@@ -252,6 +252,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     peer.allowed_ips = cfg->allowed_ips;
     spec = (struct tunnel_spec){
         .ifname = copy.ifname,
+        .engine = cfg->engine,
         .transport = cfg->transport,
         /* the network's wgvsock.stream-crc, else the plugin's default */
         .stream_no_crc = cfg->transport != WG_TRANSPORT_UDP &&
@@ -285,7 +286,8 @@ out:
     if (dev)
         p->tun->destroy(p->tun_ctx, dev);
     if (ret == 0)
-        pl_info("endpoint %.12s joined: %s, MTU %u%s", ep_id, copy.ifname, cfg->mtu,
+        pl_info("endpoint %.12s joined: %s, engine %s, MTU %u%s", ep_id, copy.ifname,
+                net_engine_name(cfg->engine), cfg->mtu,
                 spec.stream_no_crc ? ", stream frames without CRC" : "");
     free_net_config(cfg);
     return ret;
@@ -338,6 +340,8 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
     struct pl_endpoint *e;
+    struct pl_network *n;
+    enum tunnel_engine engine = TUNNEL_WGCORE;
 
     if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
@@ -348,6 +352,8 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
         return wrong_network(err, ep_id, net_id);
     }
     e = state_take_ep(p->state, ep_id);
+    if (e && (n = state_find_net(p->state, e->net_id)))
+        engine = n->cfg->engine;
     state_unlock(p->state);
     if (e) {
         /* Docker revokes published ports first; this is in case it did not. */
@@ -355,6 +361,10 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
             fwd_unpublish(p->fwd, ep_id);
         if (e->dev)
             p->tun->destroy(p->tun_ctx, e->dev);
+        else if (engine != TUNNEL_WGCORE && p->tun->destroy_stale)
+            /* Joined before a plugin restart; libnetwork moved the device
+             * back under its name at Leave. */
+            p->tun->destroy_stale(p->tun_ctx, engine, e->ifname);
         else
             remove_stale_control(p->control_dir, e->ifname);
         pl_info("endpoint %.12s deleted", ep_id);
@@ -391,6 +401,7 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
             json_object_set_new(value, "Peer", json_string(n->cfg->peer_text));
             json_object_set_new(value, "Transport",
                                 json_string(wg_transport_name(n->cfg->transport)));
+            json_object_set_new(value, "Engine", json_string(net_engine_name(n->cfg->engine)));
         }
     } else {
         value = json_object();

@@ -34,9 +34,10 @@ static void usage(FILE *f)
 "container on a wgvsock network a WireGuard interface whose key is derived\n"
 "from the network's seed and the container's IPv4 address, tunnelled to a\n"
 "hub over AF_VSOCK, TCP or UDP.  Runs in the foreground; SIGTERM/SIGINT stop\n"
-"it.  The containers' tunnels live in this process: a restart drops running\n"
+"it.  Tunnels run by wgcore live in this process: a restart drops running\n"
 "containers' tunnels (they stop cleanly and need a restart; new containers\n"
-"work at once).\n"
+"work at once).  Kernel WireGuard tunnels (udp networks, wgvsock.engine)\n"
+"keep working while the plugin is away.\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH       unix socket to serve (default " DEFAULT_SOCKET ")\n"
@@ -77,6 +78,8 @@ static void usage(FILE *f)
 "                          (alias com.docker.network.driver.mtu)\n"
 "  wgvsock.allowed-ips     CIDRs [0.0.0.0/0,::/0; --internal: the subnets]\n"
 "  wgvsock.stream-crc      true or false, not with udp [true, or WGVSOCK_STREAM_CRC]\n"
+"  wgvsock.engine          auto, kernel (host WireGuard, udp only) or wgcore [auto:\n"
+"                          kernel for udp where the host kernel has WireGuard]\n"
 "See docs/OPTIONS.md.\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT; 1 if it cannot start (state directory,\n"
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
     const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE_DIR;
     const char *control_dir = WG_CONTROL_DIR, *seed_file = getenv("WGVSOCK_SEED_FILE");
     const char *crc = getenv("WGVSOCK_STREAM_CRC");
-    struct plugin plugin = { .tun = &tunnel_wgcore_ops };
+    struct plugin plugin = { .tun = &tunnel_engines_ops };
     struct server *srv = NULL;
     char err[512];
     sigset_t sigs;

@@ -26,15 +26,19 @@ int network_create(struct plugin *p, const json_t *req, json_t **resp, char err[
     cfg = malloc(sizeof(*cfg));
     if (!cfg)
         return net_fail(err, "out of memory");
-    if (net_config_parse(cfg, req, p->seed_file, true, err)) {
+    if (net_config_parse(cfg, req, p->seed_file, true, err) ||
+        plugin_engine_resolve(p, cfg, err)) {
+        net_config_wipe(cfg);
         free(cfg);
         return -1;
     }
-    /* What is saved is exactly what is parsed again at start-up. */
-    saved = json_pack("{s:i, s:s, s:O?, s:O?, s:O?}", "version", 1, "NetworkID", id,
+    /* What is saved is exactly what is parsed again at start-up, plus the
+     * resolved engine: what the host has later must not switch it. */
+    saved = json_pack("{s:i, s:s, s:O?, s:O?, s:O?, s:s}", "version", 1, "NetworkID", id,
                       "Options", json_object_get(req, "Options"),
                       "IPv4Data", json_object_get(req, "IPv4Data"),
-                      "IPv6Data", json_object_get(req, "IPv6Data"));
+                      "IPv6Data", json_object_get(req, "IPv6Data"),
+                      "Engine", net_engine_name(cfg->engine));
     if (!saved) {
         net_config_wipe(cfg);
         free(cfg);
@@ -51,8 +55,9 @@ int network_create(struct plugin *p, const json_t *req, json_t **resp, char err[
         json_decref(saved);
         return net_fail(err, "cannot save network state: %s", strerror(-ret));
     }
-    pl_info("network %.12s: transport %s, peer %s, subnet %s%s", id,
-            wg_transport_name(cfg->transport), cfg->peer_text, cfg->pool4,
+    pl_info("network %.12s: transport %s, engine %s (wgvsock.engine=%s), peer %s, subnet %s%s",
+            id, wg_transport_name(cfg->transport), net_engine_name(cfg->engine),
+            net_engine_name(cfg->engine_opt), cfg->peer_text, cfg->pool4,
             cfg->internal ? ", internal" : "");
     *resp = json_object();
     return 0;

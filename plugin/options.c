@@ -23,7 +23,7 @@
 /* The options we know: canonical name and, where the Python driver had one,
  * its name, so its users keep their `docker network create` lines. */
 enum opt_id { O_TRANSPORT, O_PEER, O_PEERKEY, O_SEED, O_SEED_FILE, O_ADDITIONAL,
-              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O_STREAM_CRC, O__COUNT };
+              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O_STREAM_CRC, O_ENGINE, O__COUNT };
 
 static const struct {
     const char *name;
@@ -40,7 +40,25 @@ static const struct {
     [O_MTU]         = { "wgvsock.mtu", "com.docker.network.driver.mtu" },
     [O_ALLOWED_IPS] = { "wgvsock.allowed-ips", NULL },
     [O_STREAM_CRC]  = { "wgvsock.stream-crc", NULL },
+    [O_ENGINE]      = { "wgvsock.engine", NULL },
 };
+
+static const char *const engine_names[] = {
+    [TUNNEL_AUTO] = "auto", [TUNNEL_WGCORE] = "wgcore", [TUNNEL_KERNEL] = "kernel",
+};
+
+const char *net_engine_name(enum tunnel_engine e)
+{
+    return (unsigned)e < sizeof(engine_names) / sizeof(engine_names[0]) ? engine_names[e] : "?";
+}
+
+int net_engine_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof(engine_names) / sizeof(engine_names[0]); i++)
+        if (!strcmp(name, engine_names[i]))
+            return (int)i;
+    return -1;
+}
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -441,7 +459,8 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
             return net_fail(err, "unknown option %s; known options are wgvsock.transport, "
                         "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
                         "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
-                        "wgvsock.allowed-ips, wgvsock.stream-crc (see docs/OPTIONS.md)", key);
+                        "wgvsock.allowed-ips, wgvsock.stream-crc, wgvsock.engine (see "
+                        "docs/OPTIONS.md)", key);
     }
     for (i = 0; i < O__COUNT; i++)
         if (get_opt(generic, (enum opt_id)i, &val[i], err))
@@ -461,6 +480,21 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
     } else {
         cfg->transport = WG_TRANSPORT_VSOCK;
     }
+
+    /* engine: the kernel carries UDP only, so kernel with another
+     * transport can never work; whether this host has it is engine.c's. */
+    if (val[O_ENGINE]) {
+        int e = net_engine_from_name(val[O_ENGINE]);
+        if (e < 0)
+            return net_fail(err, "wgvsock.engine: unknown engine '%.32s'; use auto, kernel or "
+                        "wgcore", val[O_ENGINE]);
+        cfg->engine_opt = (enum tunnel_engine)e;
+        if (cfg->engine_opt == TUNNEL_KERNEL && cfg->transport != WG_TRANSPORT_UDP)
+            return net_fail(err, "wgvsock.engine=kernel needs wgvsock.transport=udp: kernel "
+                        "WireGuard carries UDP only (this network uses %s)",
+                        wg_transport_name(cfg->transport));
+    }
+    cfg->engine = TUNNEL_WGCORE;
 
     /* stream-crc: chosen explicitly, never guessed from the bytes (a CRC
      * header parses as a valid no-CRC length followed by garbage). */

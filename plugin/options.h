@@ -17,6 +17,7 @@
 
 #include "keyderive/keyderive.h"
 #include "plugin/error.h"
+#include "plugin/tunnel.h"        /* enum tunnel_engine */
 #include "wgcore/wgcore.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MAX */
 
@@ -40,6 +41,8 @@ enum net_seed_source {
 
 struct net_config {
     enum wg_transport_kind transport;
+    enum tunnel_engine engine_opt;            /* wgvsock.engine as given */
+    enum tunnel_engine engine;                /* resolved at CreateNetwork (engine.c) */
     struct wg_sockaddr peer;
     char peer_text[WG_SOCKADDR_STR_MAX];      /* as the operator wrote it */
     uint8_t peer_key[KD_KEY_LEN];
@@ -106,6 +109,10 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
 /* Parses "CIDR[,CIDR...]" into out (at most max).  0 or -1 with err set. */
 int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max,
                           size_t *n, char err[NET_ERR_MAX]);
+
+/* "auto", "wgcore", "kernel"; and back (-1 if unknown). */
+const char *net_engine_name(enum tunnel_engine e);
+int net_engine_from_name(const char *name);
 
 /* Wipes the secrets a config may hold. */
 void net_config_wipe(struct net_config *cfg);

@@ -29,7 +29,10 @@ static void *destroy_thread(void *arg)
 {
     struct destroy_job *j = arg;
 
-    j->p->tun->destroy(j->p->tun_ctx, j->dev);
+    if (j->p->tun->release)
+        j->p->tun->release(j->p->tun_ctx, j->dev);
+    else
+        j->p->tun->destroy(j->p->tun_ctx, j->dev);
     return NULL;
 }
 

@@ -27,8 +27,14 @@ struct plugin {
     bool stream_no_crc;
 };
 
-/* Destroys every endpoint's device (shutdown); the state files stay. */
+/* Destroys every endpoint's device (shutdown); the state files stay.
+ * Devices that need no process (kernel) are released instead and keep
+ * working while the plugin is away. */
 void plugin_destroy_devices(struct plugin *p);
+
+/* Resolves cfg->engine from cfg->engine_opt, the transport and what this
+ * host has (engine.c, at CreateNetwork).  0, or -1 with a message in err. */
+int plugin_engine_resolve(const struct plugin *p, struct net_config *cfg, char err[NET_ERR_MAX]);
 
 /* Reads "NetworkID"/"EndpointID" (key) from req into out.  0 or -1 + err. */
 int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],

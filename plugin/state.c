@@ -402,6 +402,12 @@ static void load_net(struct pl_state *st, const char *id, json_t *obj, const cha
         free(n);
         return;
     }
+    {
+        /* Saved by CreateNetwork; files from before engines were wgcore. */
+        const char *engine = json_string_value(json_object_get(obj, "Engine"));
+        cfg->engine = engine && !strcmp(engine, "kernel") && cfg->transport == WG_TRANSPORT_UDP ?
+                      TUNNEL_KERNEL : TUNNEL_WGCORE;
+    }
     strcpy(n->id, id);
     n->cfg = cfg;
     n->saved = json_incref(obj);

@@ -62,7 +62,7 @@ static void fake_destroy(void *ctx, void *dev)
     live--;
 }
 
-static const struct tunnel_ops fake_ops = { fake_create, fake_destroy };
+static const struct tunnel_ops fake_ops = { .create = fake_create, .destroy = fake_destroy };
 
 static void call(struct plugin *p, const char *path, const char *body, size_t len,
                  bool input_has_seed)

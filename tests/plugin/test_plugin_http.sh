@@ -121,7 +121,7 @@ for w in --socket --state-dir --control-dir --seed-file --version \
          WGVSOCK_SEED_FILE LOG_LEVEL '(or info)' WGVSOCK_STREAM_CRC WGVSOCK_WORKERS WGVSOCK_AEAD \
          WGVSOCK_TUN_OFFLOAD wgvsock.transport wgvsock.peer wgvsock.peerkey wgvsock.seed \
          wgvsock.seed-file wgvsock.additional wgvsock.keepalive wgvsock.mtu wgvsock.allowed-ips \
-         wgvsock.stream-crc io.bestov.wg.peer io.bestov.wg.peerkey io.bestov.wg.seed \
+         wgvsock.stream-crc wgvsock.engine io.bestov.wg.peer io.bestov.wg.peerkey io.bestov.wg.seed \
          io.bestov.wg.additional com.docker.network.driver.mtu '[vsock]' '[25]' '[1420]' \
          '576..65472' '[YmVzdG92Lmlv]' '[0.0.0.0/0,::/0' 'Exit status' '1 if it cannot start' \
          '2 for bad arguments' 'restart drops'; do
@@ -223,8 +223,32 @@ code=$(head -c 1100000 /dev/zero | tr '\0' ' ' | curl -s -o /dev/null -w '%{http
 check "1.1 MB body is refused (413)" test "$code" = 413
 check "plugin survived bad requests" proc_alive "$PLUGIN_PID"
 
-# ---- the lifecycle ----
-expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"1380"')"
+# ---- the engine: engine=auto is kernel WireGuard where the kernel has it
+# (asked here with ip(8), independently of the plugin), wgcore otherwise
+NETE=$(printf 'b%.0s' {1..16})$(printf '%048x' $$)
+if ip -n "$NSH" link add "wgk$$" type wireguard 2>/dev/null; then
+    ip -n "$NSH" link del "wgk$$"; HOST_ENGINE=kernel
+else
+    HOST_ENGINE=wgcore
+fi
+log "this host's kernel WireGuard: $([ $HOST_ENGINE = kernel ] && echo yes || echo no)"
+engbody() { netbody "${1:-}" | sed "s/\"NetworkID\":\"$NET\"/\"NetworkID\":\"$NETE\"/"; }
+expect_ok "CreateNetwork udp, wgvsock.engine unset" NetworkDriver.CreateNetwork "$(engbody)"
+check "log: auto resolved to $HOST_ENGINE" grep -q "network ${NETE:0:12}: transport udp, engine $HOST_ENGINE (wgvsock.engine=auto)" "$PLOG"
+check "the resolved engine is saved with the network" grep -q "\"Engine\": *\"$HOST_ENGINE\"" "$STATE/networks/$NETE.json"
+expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NETE")"
+if [ $HOST_ENGINE = wgcore ]; then
+    expect_err "engine=kernel without kernel WireGuard" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"kernel"')" "wgvsock.engine=kernel: this host's kernel has no WireGuard"
+    check "...leaves no state" test ! -e "$STATE/networks/$NETE.json"
+else
+    expect_ok "engine=kernel with kernel WireGuard" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"kernel"')"
+    expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NETE")"
+fi
+expect_err "engine=kernel with a stream transport" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"kernel"' | sed 's/"wgvsock.transport":"udp"/"wgvsock.transport":"tcp"/')" "needs wgvsock.transport=udp"
+expect_err "unknown engine" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"fast"')" "unknown engine 'fast'"
+
+# ---- the lifecycle (wgcore: its TUN, wg(8) socket and restart story) ----
+expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"1380","wgvsock.engine":"wgcore"')"
 check "network state file is 0600" test "$(stat -c %a "$STATE/networks/$NET.json" 2>/dev/null)" = 600
 check "state file holds no seed" bash -c "! grep -qF -- '$SEED' '$STATE/networks/$NET.json'"
 expect_err "MAC address refused" NetworkDriver.CreateEndpoint "$(epbody "$EP1" "$ADDR" 02:42:0a:00:00:02)" "no MAC"

@@ -33,6 +33,7 @@
 
 struct fake_dev {
     char ifname[16];
+    enum tunnel_engine engine;
     unsigned mtu;
     enum wg_transport_kind transport;
     bool stream_no_crc;
@@ -43,9 +44,11 @@ struct fake_dev {
 };
 
 static struct {
-    int creates, destroys, live;
+    int creates, destroys, releases, live;
     int fail_next;
     struct fake_dev last;
+    int kernel_probe;               /* fake_kernel_ops: what probe answers */
+    char stale[16];                 /* last destroy_stale(KERNEL, ifname) */
 } fake;
 
 static int fake_create(void *ctx, const struct tunnel_spec *spec, void **dev, char err[NET_ERR_MAX])
@@ -62,6 +65,7 @@ static int fake_create(void *ctx, const struct tunnel_spec *spec, void **dev, ch
     assert_non_null(d);
     assert_true(strlen(spec->ifname) <= 15);
     strcpy(d->ifname, spec->ifname);
+    d->engine = spec->engine;
     d->mtu = spec->mtu;
     d->transport = spec->transport;
     d->stream_no_crc = spec->stream_no_crc;
@@ -89,7 +93,40 @@ static void fake_destroy(void *ctx, void *dev)
     free(dev);
 }
 
-static const struct tunnel_ops fake_ops = { fake_create, fake_destroy };
+/* wgcore only, as on a host without kernel WireGuard */
+static const struct tunnel_ops fake_ops = { .create = fake_create, .destroy = fake_destroy };
+
+static int fake_probe(void *ctx, enum tunnel_engine engine)
+{
+    return engine == TUNNEL_WGCORE ? 0 : fake.kernel_probe;
+}
+
+/* As tunnel_engines_ops: kernel devices are released at shutdown. */
+static void fake_release(void *ctx, void *dev)
+{
+    struct fake_dev *d = dev;
+
+    if (d->engine != TUNNEL_KERNEL) {
+        fake_destroy(ctx, dev);
+        return;
+    }
+    __atomic_fetch_add(&fake.releases, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&fake.live, 1, __ATOMIC_SEQ_CST);
+    free(dev);
+}
+
+static void fake_destroy_stale(void *ctx, enum tunnel_engine engine, const char *ifname)
+{
+    assert_int_equal(engine, TUNNEL_KERNEL);
+    snprintf(fake.stale, sizeof(fake.stale), "%s", ifname);
+}
+
+/* wgcore and a kernel engine whose availability is fake.kernel_probe */
+static const struct tunnel_ops fake_kernel_ops = {
+    .create = fake_create, .destroy = fake_destroy, .probe = fake_probe,
+    .release = fake_release, .destroy_stale = fake_destroy_stale,
+};
+static const struct tunnel_ops *fake_tun = &fake_ops;
 
 /* ---- helpers ---- */
 
@@ -99,7 +136,7 @@ static char dir[64], seedfile[96];
 static void plugin_up(void)
 {
     assert_int_equal(state_open(dir, seedfile, &pl.state), 0);
-    pl.tun = &fake_ops;
+    pl.tun = fake_tun;
     pl.seed_file = seedfile;
     pl.control_dir = "/tmp/wgv-ctl";
 }
@@ -699,6 +736,125 @@ static void test_create_network_again(void **state)
     assert_int_equal(fake.last.mtu, 1300);
 }
 
+/* CreateNetwork with transport and generic options extra; the Err or NULL
+ * (the caller frees the reply returned in *reply). */
+static const char *create_net_opts(const char *id, const char *transport, const char *extra,
+                                   json_t **reply)
+{
+    *reply = call("/NetworkDriver.CreateNetwork",
+                  fmt("{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.generic\":{"
+                      "\"wgvsock.transport\":\"%s\",\"wgvsock.peer\":\"%s\","
+                      "\"wgvsock.peerkey\":\"" PEERKEY "\"%s}},\"IPv4Data\":[{\"Pool\":"
+                      "\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1/24\"}]}", id, transport,
+                      strcmp(transport, "vsock") ? "127.0.0.1:51820" : "host(2):8172", extra));
+    return json_string_value(json_object_get(*reply, "Err"));
+}
+
+/* The engine a network resolved to: Join's device and EndpointOperInfo. */
+static enum tunnel_engine joined_engine(const char *transport, const char *extra)
+{
+    enum tunnel_engine engine;
+    const char *err;
+    json_t *j;
+
+    err = create_net_opts(NET, transport, extra, &j);
+    if (err)
+        fail_msg("CreateNetwork %s%s: %s", transport, extra, err);
+    json_decref(j);
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""));
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP));
+    engine = fake.last.engine;
+    j = call("/NetworkDriver.EndpointOperInfo", ids(NET, EP));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "Value"), "Engine")),
+                        engine == TUNNEL_KERNEL ? "kernel" : "wgcore");
+    json_decref(j);
+    expect_ok("/NetworkDriver.DeleteEndpoint", ids(NET, EP));
+    expect_ok("/NetworkDriver.DeleteNetwork", fmt("{\"NetworkID\":\"%s\"}", NET));
+    return engine;
+}
+
+static void expect_create_err(const char *transport, const char *extra, const char *needle)
+{
+    json_t *j;
+    const char *err = create_net_opts(NET2, transport, extra, &j);
+
+    if (!err || !strstr(err, needle))
+        fail_msg("CreateNetwork %s%s: Err '%s' lacks '%s'", transport, extra,
+                 err ? err : "(none)", needle);
+    json_decref(j);
+}
+
+/* This host: no WireGuard in the kernel. */
+static void test_engine_without_kernel(void **state)
+{
+    assert_int_equal(joined_engine("udp", ""), TUNNEL_WGCORE);
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.engine\":\"auto\""), TUNNEL_WGCORE);
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.engine\":\"wgcore\""), TUNNEL_WGCORE);
+    expect_create_err("udp", ",\"wgvsock.engine\":\"kernel\"",
+                      "wgvsock.engine=kernel: this host's kernel has no WireGuard");
+    expect_create_err("vsock", ",\"wgvsock.engine\":\"kernel\"",
+                      "wgvsock.engine=kernel needs wgvsock.transport=udp");
+    expect_create_err("udp", ",\"wgvsock.engine\":\"Kernel\"", "unknown engine 'Kernel'");
+    expect_create_err("udp", ",\"wgvsock.engine\":\"\"", "unknown engine ''");
+    /* a refused network is not half-created */
+    expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET2, EP, "10.77.0.2/24", "", ""),
+               "is not known");
+}
+
+/* A host whose kernel has WireGuard. */
+static void test_engine_with_kernel(void **state)
+{
+    fake_tun = pl.tun = &fake_kernel_ops;
+    assert_int_equal(joined_engine("udp", ""), TUNNEL_KERNEL);
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.engine\":\"kernel\""), TUNNEL_KERNEL);
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.engine\":\"wgcore\""), TUNNEL_WGCORE);
+    /* the kernel cannot carry streams */
+    assert_int_equal(joined_engine("vsock", ""), TUNNEL_WGCORE);
+    assert_int_equal(joined_engine("tcp", ""), TUNNEL_WGCORE);
+    /* an MTU only wgcore takes */
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.mtu\":\"65460\""), TUNNEL_WGCORE);
+    expect_create_err("udp", ",\"wgvsock.engine\":\"kernel\",\"wgvsock.mtu\":\"65460\"",
+                      "above kernel WireGuard's maximum 65455");
+    assert_int_equal(joined_engine("udp", ",\"wgvsock.mtu\":\"65455\""), TUNNEL_KERNEL);
+    assert_int_equal(fake.last.mtu, 65455);
+}
+
+/* The engine is saved with the network; kernel devices outlive the
+ * plugin and are deleted by name after a restart. */
+static void test_kernel_engine_restart(void **state)
+{
+    json_t *j;
+
+    fake_tun = pl.tun = &fake_kernel_ops;
+    assert_null(create_net_opts(NET, "udp", "", &j));
+    json_decref(j);
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""));
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP));
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP2, "10.77.0.3/24", "", ""));
+    assert_int_equal(fake.last.engine, TUNNEL_KERNEL);
+
+    plugin_down();                  /* released, not destroyed */
+    assert_int_equal(fake.releases, 1);
+    assert_int_equal(fake.destroys, 0);
+    fake.kernel_probe = -ENOENT;    /* and the module went away meanwhile */
+    plugin_up();
+
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP2));
+    assert_int_equal(fake.last.engine, TUNNEL_KERNEL);
+    expect_ok("/NetworkDriver.Leave", ids(NET, EP));
+    expect_ok("/NetworkDriver.DeleteEndpoint", ids(NET, EP));
+    assert_string_equal(fake.stale, "wgv9a8b7c6d5e4f");
+    /* a wgcore network's endpoint never asks the kernel */
+    fake.stale[0] = '\0';
+    assert_null(create_net_opts(NET2, "tcp", "", &j));
+    json_decref(j);
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET2, "e3", "10.77.0.4/24", "", ""));
+    plugin_down();
+    plugin_up();
+    expect_ok("/NetworkDriver.DeleteEndpoint", ids(NET2, "e3"));
+    assert_string_equal(fake.stale, "");
+}
+
 /* More devices than plugin.c destroys in one parallel batch (64). */
 static void test_shutdown_destroys_all(void **state)
 {
@@ -893,6 +1049,7 @@ static int t_setup(void **state)
     if (system(cmd))
         return -1;
     memset(&fake, 0, sizeof(fake));
+    fake_tun = &fake_ops;
     plugin_up();
     return 0;
 }
@@ -927,6 +1084,9 @@ int main(void)
         T(test_create_network_again),
         T(test_shutdown_destroys_all),
         T(test_delete_network_takes_all),
+        T(test_engine_without_kernel),
+        T(test_engine_with_kernel),
+        T(test_kernel_engine_restart),
         T(test_server_socket_rules),
         T(test_server_http),
     };

@@ -4,7 +4,10 @@
 # plugin's netlink layer creates, configures, moves and deletes kernel
 # devices, each result checked with wg(8) and ip(8); a kernel device set up
 # by that code talks to `wgvsockd -n udp` (handshake, ping, md5-checked bulk
-# data).  See tests/vm/guest_kernel_wg.sh (the part that runs in the guest).
+# data); then wgvsock-plugin itself, driven over its socket in libnetwork's
+# call order, gives a sandbox namespace a kernel wg0 (engine=auto), keeps it
+# working across a SIGKILL, and falls back to wgcore once wireguard.ko is
+# removed.  The guest parts: tests/vm/guest_kernel_wg.sh, guest_plugin_kernel.sh.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
@@ -22,5 +25,16 @@ vm_init || exit $?
 vm_add_bin "$WGVSOCKD" /bin/wgvsockd || exit 2
 vm_add_bin "$(command -v wg)" /bin/wg || exit 2
 vm_add_bin "$TOOL" /bin/wg_netlink_tool || exit 2
-cat tests/vm/guest_lib.sh tests/vm/guest_kernel_wg.sh > "$VM_WORK/guest.sh" || exit 2
+vm_add_bin "$BUILD/bin/wgvsock-plugin" /bin/wgvsock-plugin || exit 2
+vm_add_bin "$BUILD/bin/keyderive" /bin/keyderive || exit 2
+command -v curl >/dev/null || { echo "missing curl (make deps)"; exit 77; }
+vm_add_bin "$(command -v curl)" /bin/curl || exit 2
+for part in kernel_wg plugin_kernel; do
+    cat tests/vm/guest_lib.sh "tests/vm/guest_$part.sh" > "$VM_ROOT/test/$part.sh" || exit 2
+done
+cat > "$VM_WORK/guest.sh" <<'GUEST'
+sh /test/kernel_wg.sh; a=$?
+sh /test/plugin_kernel.sh; b=$?
+[ $a = 0 ] && [ $b = 0 ]
+GUEST
 vm_run "$VM_WORK/guest.sh"
