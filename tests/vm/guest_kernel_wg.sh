@@ -3,14 +3,7 @@
 # plugin's link.c + wg_genl.c; wg(8) and ip(8) are the independent judges.
 # shellcheck shell=sh
 set -u
-fails=0 checks=0
 log() { echo "kernel-wg: $*"; }
-check() {  # check NAME CMD...
-    name=$1; shift
-    checks=$((checks + 1))
-    if "$@"; then echo "  ok   $name"; return 0; fi
-    echo "  FAIL $name"; fails=$((fails + 1)); return 1
-}
 T=wg_netlink_tool
 
 unshare -n sleep 100000 &

@@ -2,6 +2,15 @@
 # guest (busybox sh); the test_*.sh put it in front of their guest script.
 # shellcheck shell=sh
 
+# check NAME CMD...: one named check, counted in the caller's checks/fails
+fails=0 checks=0
+check() {  # check NAME CMD...
+    name=$1; shift
+    checks=$((checks + 1))
+    if "$@"; then echo "  ok   $name"; return 0; fi
+    echo "  FAIL $name"; fails=$((fails + 1)); return 1
+}
+
 # guest_bulk MIB ADDR SEND RECV: MIB MiB of random data to ADDR:5001 with
 # busybox nc, SEND and RECV being the command prefixes (e.g. "inA", or ""
 # for this namespace) of the sender and the receiver; true if every byte

@@ -7,14 +7,7 @@
 # auto falls back to wgcore and engine=kernel is refused.
 # shellcheck shell=sh
 set -u
-fails=0 checks=0
 log() { echo "plugin-kernel: $*"; }
-check() {  # check NAME CMD...
-    name=$1; shift
-    checks=$((checks + 1))
-    if "$@"; then echo "  ok   $name"; return 0; fi
-    echo "  FAIL $name"; fails=$((fails + 1)); return 1
-}
 T=wg_netlink_tool
 SOCK=/run/wgvsock.sock
 PLOG=/tmp/plugin.log

@@ -7,15 +7,8 @@
 # Variables (set by the caller at the top): IPERF_SECS (0 = skip iperf3).
 # shellcheck shell=sh disable=SC2154
 set -u
-fails=0 checks=0
 PORT=5000
 log() { echo "tunnel: $*"; }
-check() {  # check NAME CMD...
-    name=$1; shift
-    checks=$((checks + 1))
-    if "$@"; then echo "  ok   $name"; return 0; fi
-    echo "  FAIL $name"; fails=$((fails + 1)); return 1
-}
 
 # Namespaces held by a sleeping process each; nsenter -t PID -n runs in it.
 unshare -n sleep 100000 &
