@@ -6,11 +6,8 @@ set -u
 log() { echo "kernel-wg: $*"; }
 T=wg_netlink_tool
 
-unshare -n sleep 100000 &
-NSA=$!
-sleep 0.2
+NSA=$(guest_netns)
 inA() { nsenter -t "$NSA" -n "$@"; }
-inA ip link set lo up
 
 umask 077
 for k in dev a b hub psk; do wg genkey > /tmp/$k.key; wg pubkey < /tmp/$k.key > /tmp/$k.pub; done

@@ -11,6 +11,15 @@ check() {  # check NAME CMD...
     echo "  FAIL $name"; fails=$((fails + 1)); return 1
 }
 
+# guest_netns: prints the PID of a process holding a new network namespace
+# (lo up); nsenter -t PID -n runs in it, kill PID ends it.
+guest_netns() {
+    unshare -n sleep 100000 </dev/null >/dev/null 2>&1 &
+    sleep 0.2
+    nsenter -t $! -n ip link set lo up
+    echo $!
+}
+
 # guest_bulk MIB ADDR SEND RECV: MIB MiB of random data to ADDR:5001 with
 # busybox nc, SEND and RECV being the command prefixes (e.g. "inA", or ""
 # for this namespace) of the sender and the receiver; true if every byte

@@ -13,11 +13,8 @@ SOCK=/run/wgvsock.sock
 PLOG=/tmp/plugin.log
 HUBPORT=51820 GW=10.7.0.1
 
-unshare -n sleep 100000 &
-SANDBOX=$!
-sleep 0.2
+SANDBOX=$(guest_netns)
 inS() { nsenter -t "$SANDBOX" -n "$@"; }
-inS ip link set lo up
 
 umask 077
 head -c 32 /dev/urandom | base64 > /tmp/seed
