@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "plugin/endpoint.h"
+#include "plugin/fdbudget.h"
 #include "plugin/forward.h"
 #include "plugin/log.h"
 
@@ -261,7 +262,8 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         .control_dir = p->control_dir ? p->control_dir : "",
         .config = &dc,
     };
-    if (p->tun->create(p->tun_ctx, &spec, &dev, err))
+    /* Refused whole, before anything exists, rather than EMFILE halfway. */
+    if (fdbudget_check_join(err) || p->tun->create(p->tun_ctx, &spec, &dev, err))
         goto out;
     ret = 0;
 out:

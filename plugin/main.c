@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "plugin/forward.h"
+#include "plugin/fdbudget.h"
 #include "plugin/log.h"
 #include "plugin/publish.h"
 #include "plugin/server.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
     struct server *srv = NULL;
     char err[512];
     sigset_t sigs;
+    unsigned long nofile, capacity;
     int opt, sig, ret;
 
     while ((opt = getopt_long(argc, argv, "s:d:c:f:hV", longopts, NULL)) != -1) {
@@ -179,6 +181,7 @@ int main(int argc, char **argv)
     }
     publish_restore(&plugin);
 
+    nofile = fdbudget_init(&capacity);
     ret = server_start(&plugin, socket_path, &srv, err, sizeof(err));
     if (ret) {
         fprintf(stderr, "wgvsock-plugin: %s\n", err);
@@ -188,8 +191,9 @@ int main(int argc, char **argv)
     }
     /* One start-up line unless silenced: not an error, so not via wg_log. */
     if (wg_log_level_from_env() != WG_LOG_SILENT)
-        fprintf(stderr, "wgvsock-plugin %s listening on %s (state %s)\n", PLUGIN_VERSION,
-                socket_path, state_dir);
+        fprintf(stderr, "wgvsock-plugin %s listening on %s (state %s; open file limit %lu: "
+                "room for about %lu containers)\n", PLUGIN_VERSION, socket_path, state_dir,
+                nofile, capacity);
 
     /* SIGHUP (systemctl reload) has nothing to reload: the seed file is
      * read at every derivation anyway. */

@@ -2,13 +2,16 @@
  *
  * dockerd sends every call as POST with a JSON body ending in a newline,
  * no Content-Type and keeps connections alive; the body is collected (up to
- * SERVER_BODY_MAX) and handed to routes_handle() once complete.
+ * SERVER_BODY_MAX) and handed to routes_handle() once complete.  Idle or
+ * slow connections are closed after SERVER_IDLE_TIMEOUT_S; how many may be
+ * open follows the fd limit (connection_limit).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +22,9 @@
 #include "plugin/log.h"
 #include "plugin/routes.h"
 #include "plugin/server.h"
+
+#define SERVER_IDLE_TIMEOUT_S 30u
+#define SERVER_CONNECTIONS_MAX 1024u
 
 struct server {
     struct MHD_Daemon *mhd;
@@ -54,6 +60,20 @@ static int mkdir_p(const char *dir)
         }
     }
     return 0;
+}
+
+/* Each connection is a thread and a descriptor: a quarter of the fd limit
+ * at most (the rest is for containers' devices), up to
+ * SERVER_CONNECTIONS_MAX - far more than dockerd opens, so a few hundred
+ * stuck connections never lock Docker out while the timeout clears them. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    rlim_t n = SERVER_CONNECTIONS_MAX;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < n)
+        n = rl.rlim_cur / 4;
+    return n < 16 ? 16u : (unsigned)n;
 }
 
 int server_listen_unix(const char *path, char *err, size_t errlen)
@@ -259,9 +279,12 @@ int server_start(struct plugin *p, const char *socket_path, struct server **out,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              /* dockerd keeps connections open between calls */
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+                              /* dockerd keeps connections open between calls
+                               * and reconnects when we close an idle one; a
+                               * client that holds one idle or sends slowly
+                               * loses it after this long */
+                              MHD_OPTION_CONNECTION_TIMEOUT, SERVER_IDLE_TIMEOUT_S,
+                              MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                               MHD_OPTION_END);
     if (!s->mhd) {
         snprintf(err, errlen, "cannot start the HTTP server on %s", socket_path);
