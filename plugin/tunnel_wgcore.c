@@ -3,6 +3,7 @@
  * into the container, while the device's fd and transport socket stay here.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,11 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
 static void wgcore_destroy(void *ctx, void *dev)
 {
     wg_device_destroy(dev);
+    /* The device's threads allocated from glibc's per-thread arenas, which
+     * keep freed memory for reuse; after 50 endpoints come and go that was
+     * ~10 MiB never given back.  Trimming returns the free pages of every
+     * arena (a few ms; once per removed endpoint). */
+    malloc_trim(0);
 }
 
 const struct tunnel_ops tunnel_wgcore_ops = {

@@ -61,7 +61,7 @@ struct wg_control {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     dev_t st_dev;
     ino_t st_ino;
-    int listen_fd, wake_fd, inotify_fd;
+    int listen_fd, wake_fd, inotify_fd, inotify_wd;
     wg_control_gone_fn gone;
     void *ctx;
     bool gone_reported;
@@ -214,12 +214,17 @@ static void check_gone(struct wg_control *c)
         c->gone(c->ctx);
 }
 
-static void drain_inotify(struct wg_control *c)
+static void inotify_drain_fd(int fd)
 {
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-    while (read(c->inotify_fd, buf, sizeof(buf)) > 0)
+    while (read(fd, buf, sizeof(buf)) > 0)
         ;
+}
+
+static void drain_inotify(struct wg_control *c)
+{
+    inotify_drain_fd(c->inotify_fd);
 }
 
 /* false when accepting must pause: out of file descriptors or memory leaves
@@ -307,20 +312,37 @@ static void *control_thread(void *arg)
 /* inotify instances are a per-user limit (128 by default) that dockerd and
  * systemd need too, and the plugin may host hundreds of devices: only the
  * first few control sockets of a process get one.  The rest (and any that
- * cannot) rely on the once-a-second stat, so a removal is still noticed. */
+ * cannot) rely on the once-a-second stat, so a removal is still noticed.
+ *
+ * An instance is never closed while the process may need another: closing
+ * one waits for an SRCU grace period in the kernel (fsnotify group
+ * teardown, 15-30 ms here), and it was the largest part of a device's
+ * destroy - of every `docker run --rm`.  Removing the watch is quick, so a
+ * device gives its instance back to a spare list and the next one reuses it. */
 #define MAX_INOTIFY_USERS 16
 static atomic_int inotify_users;
+static pthread_mutex_t inotify_spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static int inotify_spare[MAX_INOTIFY_USERS];
+static unsigned n_inotify_spare;
 
-static int watch_file(const char *path)
+/* An instance watching path, or -1; *wd gets the watch. */
+static int watch_file(const char *path, int *wd)
 {
-    int fd;
+    int fd = -1;
 
     if (atomic_fetch_add(&inotify_users, 1) >= MAX_INOTIFY_USERS) {
         atomic_fetch_sub(&inotify_users, 1);
         return -1;
     }
-    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd >= 0 && inotify_add_watch(fd, path, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+    pthread_mutex_lock(&inotify_spare_lock);
+    if (n_inotify_spare)
+        fd = inotify_spare[--n_inotify_spare];
+    pthread_mutex_unlock(&inotify_spare_lock);
+    if (fd >= 0)
+        inotify_drain_fd(fd);       /* the old watch's IN_IGNORED */
+    else
+        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && (*wd = inotify_add_watch(fd, path, IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)) < 0) {
         close(fd);
         fd = -1;
     }
@@ -329,12 +351,18 @@ static int watch_file(const char *path)
     return fd;
 }
 
-static void unwatch_file(int fd)
+static void unwatch_file(int fd, int wd)
 {
-    if (fd >= 0) {
+    if (fd < 0)
+        return;
+    (void)inotify_rm_watch(fd, wd);     /* EINVAL if the file went: already removed */
+    pthread_mutex_lock(&inotify_spare_lock);
+    if (n_inotify_spare < MAX_INOTIFY_USERS)
+        inotify_spare[n_inotify_spare++] = fd;
+    else
         close(fd);
-        atomic_fetch_sub(&inotify_users, 1);
-    }
+    pthread_mutex_unlock(&inotify_spare_lock);
+    atomic_fetch_sub(&inotify_users, 1);
 }
 
 static int mkdir_p(const char *dir)
@@ -453,7 +481,7 @@ int wg_control_open(struct wg_device *dev, const char *dir, const char *ifname,
         err = -errno;
         goto fail_unlink;
     }
-    c->inotify_fd = watch_file(c->path);
+    c->inotify_fd = watch_file(c->path, &c->inotify_wd);
 
     err = wg_thread_start(&c->thread, control_thread, c);
     if (err)
@@ -468,7 +496,7 @@ fail:
         close(c->listen_fd);
     if (c->wake_fd >= 0)
         close(c->wake_fd);
-    unwatch_file(c->inotify_fd);
+    unwatch_file(c->inotify_fd, c->inotify_wd);
     free(c);
     return err;
 }
@@ -490,6 +518,6 @@ void wg_control_close(struct wg_control *c)
     if (stat(c->path, &st) == 0 && st.st_dev == c->st_dev && st.st_ino == c->st_ino)
         unlink(c->path);
     close(c->wake_fd);
-    unwatch_file(c->inotify_fd);
+    unwatch_file(c->inotify_fd, c->inotify_wd);
     free(c);
 }

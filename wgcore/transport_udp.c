@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -43,6 +44,7 @@
 #endif
 
 #define UDP_BUF_SIZE 65536u
+#define UDP_BUFS_LEN ((size_t)WG_BATCH_MAX * UDP_BUF_SIZE)
 #define UDP_SOCKBUF (4u << 20)
 #define UDP_RANDOM_PORT_TRIES 100
 
@@ -54,7 +56,7 @@ struct udp_sock {
     bool thread_started;
     volatile bool stop;
     bool gso;                                   /* UDP_SEGMENT sends; atomic: cleared on refusal */
-    uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE */
+    uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE, mmap'd */
     struct mmsghdr hdrs[WG_BATCH_MAX];
     union {
         char buf[CMSG_SPACE(sizeof(int))];      /* UDP_GRO: the segment size */
@@ -223,7 +225,8 @@ static void sock_free(struct udp_sock *s)
     }
     if (s->fd >= 0)
         close(s->fd);
-    free(s->bufs);
+    if (s->bufs)
+        munmap(s->bufs, UDP_BUFS_LEN);
     free(s);
 }
 
@@ -244,8 +247,13 @@ static struct udp_sock *sock_new(struct udp_transport *t, int fd, int family)
         s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
         (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));  /* < 5.0: plain receives */
     }
-    s->bufs = malloc((size_t)WG_BATCH_MAX * UDP_BUF_SIZE);
-    if (!s->bufs) {
+    /* mmap, not malloc: only pages a datagram touched cost memory, and
+     * they go back to the kernel at munmap.  From malloc, 4 MiB blocks land
+     * in a thread's arena once glibc has raised its mmap threshold (it does
+     * after the first such free), where freed memory stays with the process. */
+    s->bufs = mmap(NULL, UDP_BUFS_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s->bufs == MAP_FAILED) {
+        s->bufs = NULL;
         s->fd = -1;
         sock_free(s);
         return NULL;
