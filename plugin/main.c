@@ -16,6 +16,7 @@
 #include "plugin/fdbudget.h"
 #include "plugin/log.h"
 #include "plugin/publish.h"
+#include "plugin/seedgen.h"
 #include "plugin/server.h"
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 "  WGVSOCK_SEED_FILE       file holding the base64 seed (recommended: the seed\n"
 "                          then never appears in `docker network inspect`)\n"
 "  LOG_LEVEL               error (default), verbose (or info), debug, silent\n"
+"  WGVSOCK_SEED_GENERATE=1 create WGVSOCK_SEED_FILE with a random seed if it\n"
+"                          does not exist (the managed plugin's default)\n"
 "  WGVSOCK_STREAM_CRC      0: stream frames without CRC (wireguard-go-vsock\n"
 "                          <= v0.2.3 hubs) for networks that do not set\n"
 "                          wgvsock.stream-crc; 1 or unset: with CRC\n"
@@ -101,7 +104,7 @@ int main(int argc, char **argv)
     };
     const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE_DIR;
     const char *control_dir = WG_CONTROL_DIR, *seed_file = getenv("WGVSOCK_SEED_FILE");
-    const char *crc = getenv("WGVSOCK_STREAM_CRC");
+    const char *crc = getenv("WGVSOCK_STREAM_CRC"), *gen;
     struct plugin plugin = { .tun = &tunnel_engines_ops };
     struct server *srv = NULL;
     char err[512];
@@ -153,6 +156,19 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    if (seed_file && (gen = getenv("WGVSOCK_SEED_GENERATE")) && !strcmp(gen, "1")) {
+        /* The managed plugin: a seed of its own in its persistent state. */
+        ret = seedgen_create(seed_file);
+        if (ret < 0) {
+            fprintf(stderr, "wgvsock-plugin: cannot create the seed file %s: %s\n", seed_file,
+                    strerror(-ret));
+            return 1;
+        }
+        if (ret > 0)
+            fprintf(stderr, "wgvsock-plugin: generated a new seed in %s (managed plugin: on the "
+                    "host under /var/lib/docker/plugins/<plugin ID>/propagated-mount/; "
+                    "`make plugin-peers SUBNET=...` prints the hub's peers)\n", seed_file);
+    }
     if (seed_file) {
         /* Check now so a wrong path shows up in the plugin's log at once;
          * it stays an error per network, not a reason to refuse to start. */

@@ -1,10 +1,14 @@
 #!/bin/bash
-# e2e: wgvsock as a managed plugin.  `make plugin` builds the plugin directory
-# (config.json + rootfs with the binary and its libraries) and runs
-# `docker plugin create`; then set (seed file, state dir), enable, a network
-# with --driver wgvsock:latest, a container that pings the hub, state that
-# survives disable/enable with the network in place, and disable/rm that
-# leave nothing behind.
+# e2e: wgvsock as a managed plugin on a fresh host.  `make plugin` builds the
+# plugin directory (config.json + rootfs with the binary and its libraries)
+# and runs `docker plugin create`; then enable with nothing created by hand
+# (no seed file, no state or control directory: the plugin makes its seed in
+# its own persistent state, Docker's propagated mount), `make plugin-peers`
+# gives the hub its peers, a network with --driver wgvsock:latest and no seed
+# option, a container that pings the hub, wg show on the host through the
+# documented bind mount, a clear error for -p (no CAP_SYS_ADMIN), seed and
+# network that survive disable/enable, and disable/rm that leave nothing
+# behind.
 # engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
@@ -13,19 +17,10 @@ e2e_need_root
 e2e_need_tool make ping python3
 e2e_need_bin keyderive wgvsockd wgvsock-plugin
 
-# config.json asks for /dev/vsock and mounts /var/run/wireguard.
-[ -e /dev/vsock ] || modprobe vsock 2>/dev/null
-[ -e /dev/vsock ] || skip "no /dev/vsock on this host and the vsock module does not load"
-mkdir -p /var/run/wireguard
-
 e2e_netns
 dk_start
 dk_busybox
 e2e_secrets
-hub_start udp 10.81.0.0/24
-SEED=$(cat "$E2E_SEED_FILE")
-PSTATE=$E2E_TMP/pstate
-mkdir -m 700 "$PSTATE"
 
 make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" PLUGIN_DIR="$E2E_TMP/pdir" DOCKER="$DK_CLI" plugin \
     >"$E2E_TMP/make.log" 2>&1 || { cat "$E2E_TMP/make.log"; die "make plugin failed"; }
@@ -38,9 +33,25 @@ dk plugin disable wgvsock >/dev/null 2>&1   # created disabled; no-op
 check "make plugin refuses to overwrite an existing plugin" bash -c \
     "! make -s -C '$E2E_ROOT' BUILD='${BUILD:-build}' PLUGIN_DIR='$E2E_TMP/pdir2' DOCKER='$DK_CLI' plugin >/dev/null 2>&1"
 
-check "docker plugin set" dk plugin set wgvsock SEED_FILE.source="$E2E_SEED_FILE" STATE.source="$PSTATE" LOG_LEVEL=debug
-check "docker plugin enable" dk plugin enable wgvsock
+check "docker plugin set" dk plugin set wgvsock LOG_LEVEL=debug
+check "config.json mounts nothing that must exist on the host" \
+    test "$(dk plugin inspect -f '{{len .Config.Mounts}}' wgvsock)" = 0
+check "docker plugin enable on a fresh host" dk plugin enable wgvsock
 check "plugin is enabled" test "$(dk plugin inspect -f '{{.Enabled}}' wgvsock)" = true
+PSTATE=$DK/data/plugins/$(dk plugin inspect -f '{{.Id}}' wgvsock)/propagated-mount
+SEEDF=$(make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-seed 2>&1)
+check "make plugin-seed prints the seed's host path ($SEEDF)" test "$SEEDF" = "$PSTATE/seed"
+check "the plugin made a seed of 32 bytes" test "$(base64 -d "$SEEDF" 2>/dev/null | wc -c)" = 32
+check "the seed file is 0600" test "$(stat -c %a "$SEEDF")" = 600
+check "dockerd's log says where the seed is" grep -q "generated a new seed" "$DK/dockerd.log"
+SEED=$(cat "$SEEDF")
+SEED_SUM=$(sha256sum <"$SEEDF")
+E2E_SEED_FILE=$SEEDF
+hub_start udp 10.81.0.0/24
+make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-peers SUBNET=10.81.0.0/24 ADD="$E2E_ADD" \
+    >"$E2E_TMP/peers.conf" 2>&1
+check "make plugin-peers prints the hub's peers for that seed" \
+    cmp -s "$E2E_TMP/peers.conf" <(sed -n '/^\[Peer\]/,$p' "$E2E_TMP/hub.conf")
 
 WGNET_DRIVER=wgvsock:latest wgnet_create mnet -o wgvsock.transport=udp >/dev/null \
     || die "network create with wgvsock:latest failed: $(dk_logs 20)"
@@ -55,8 +66,13 @@ check "container pings the hub" dk exec p1 ping -c 3 -w 15 "$HUB_ADDR"
 check "hub pings the container" in_ns ping -c 3 -w 15 "$IP"
 PUB=$(keyderive pubkey --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" "$IP")
 check "hub has a handshake with the derived key" hub_handshake "$PUB"
-check "host wg show sees the device through the CONTROL mount" bash -c "[ \"\$(wg show $IF public-key)\" = '$PUB' ]"
-check "state is written to the STATE mount" test -n "$(ls "$PSTATE/networks" 2>/dev/null)"
+check "the device's control socket is in the plugin's state" test -S "$PSTATE/wireguard/$IF.sock"
+check "host wg show sees the device through the documented bind mount" bash -c \
+    "[ \"\$(unshare -m sh -c 'mount --bind $PSTATE/wireguard /run/wireguard && wg show $IF public-key')\" = '$PUB' ]"
+check "state is written to the plugin's propagated mount" test -n "$(ls "$PSTATE/networks" 2>/dev/null)"
+out=$(dk run -d --name pp --network mnet -p 18080:80 busybox sleep 60 2>&1)
+check "-p on the managed plugin: a clear error ($out)" bash -c "echo '$out' | grep -q CAP_SYS_ADMIN"
+dk rm -f pp >/dev/null 2>&1
 check "stop" dk stop -t 2 p1 >/dev/null
 dk rm p1 >/dev/null
 
@@ -65,8 +81,41 @@ check "disable (forced: a network uses the plugin)" dk plugin disable -f wgvsock
 check "enable again" dk plugin enable wgvsock >/dev/null
 dk run -d --name p2 --network mnet busybox sleep 600 >/dev/null || fail "docker run after disable/enable: $(dk_logs 20)"
 check "after disable/enable a new container pings the hub" dk exec p2 ping -c 2 -w 15 "$HUB_ADDR"
+check "the seed is the same after disable/enable" test "$(sha256sum <"$SEEDF")" = "$SEED_SUM"
 check "stop" dk stop -t 2 p2 >/dev/null
 dk rm p2 >/dev/null
+
+# docker plugin upgrade: a new version pushed to a registry of the test's own
+# (docker-registry on 127.0.0.1:5000 in the test's netns), the running plugin
+# upgraded in place: same ID, so the same seed and networks.
+REG=127.0.0.1:5000
+mkdir -p "$E2E_TMP/registry"
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$E2E_TMP/registry" "$REG" >"$E2E_TMP/registry.yml"
+in_ns docker-registry serve "$E2E_TMP/registry.yml" >"$E2E_TMP/registry.log" 2>&1 &
+REG_PID=$!
+e2e_defer "kill_wait $REG_PID 5"
+wait_for 10 in_ns curl -sf "http://$REG/v2/" || { cat "$E2E_TMP/registry.log"; die "registry did not start"; }
+make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" PLUGIN_DIR="$E2E_TMP/pdir-v2" DOCKER="$DK_CLI" \
+    PLUGIN_NAME="$REG/wgvsock:2" plugin >"$E2E_TMP/make2.log" 2>&1 || { cat "$E2E_TMP/make2.log"; die "make plugin v2 failed"; }
+check "docker plugin push of version 2" dk plugin push "$REG/wgvsock:2" >/dev/null
+dk plugin rm "$REG/wgvsock:2" >/dev/null
+ID=$(dk plugin inspect -f '{{.Id}}' wgvsock)
+check "disable for the upgrade" dk plugin disable -f wgvsock >/dev/null
+# The CLI asks before moving to another repository: answer yes.
+check "docker plugin upgrade wgvsock $REG/wgvsock:2" bash -c "echo y | $DK_CLI plugin upgrade --grant-all-permissions wgvsock $REG/wgvsock:2 >/dev/null"
+check "enable after the upgrade" dk plugin enable wgvsock >/dev/null
+check "the plugin is now version 2 ($(dk plugin inspect -f '{{.PluginReference}}' wgvsock))" \
+    bash -c "$DK_CLI plugin inspect -f '{{.PluginReference}}' wgvsock | grep -q '$REG/wgvsock:2'"
+check "same plugin ID after the upgrade" test "$(dk plugin inspect -f '{{.Id}}' wgvsock)" = "$ID"
+check "the seed is the same after the upgrade" test "$(sha256sum <"$SEEDF")" = "$SEED_SUM"
+dk run -d --name p3 --network mnet busybox sleep 600 >/dev/null || fail "docker run after the upgrade: $(dk_logs 20)"
+check "after the upgrade a new container on the old network pings the hub" dk exec p3 ping -c 2 -w 15 "$HUB_ADDR"
+P3=$(keyderive pubkey --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" "$(ct_ip p3 mnet)")
+check "the hub has a handshake with its key from the kept seed" hub_handshake "$P3"
+IF=wgv$(ct_epid p3 mnet | cut -c1-12)
+check "stop" dk stop -t 2 p3 >/dev/null
+dk rm p3 >/dev/null
 check "network rm" dk network rm mnet >/dev/null
 check "no endpoint or network state left ($(ls -A "$PSTATE"/* 2>/dev/null | tr '\n' ' '))" \
     test -z "$(find "$PSTATE/networks" "$PSTATE/endpoints" -type f 2>/dev/null)"
@@ -82,7 +131,7 @@ check "plugin ls is empty" test -z "$(dk plugin ls -q)"
 check "no plugin files left in the data root" test -z "$(ls -A "$DK/data/plugins" 2>/dev/null | grep -v '^tmp$\|^storage$')"
 left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' | tr '\n' ' ' || true)
 check "no wgv* interface left ($left)" test -z "$left"
-check "no control socket left" test ! -e "/var/run/wireguard/$IF.sock"
+check "the plugin's state went with it" test ! -e "$PSTATE"
 check "dockerd log (plugin output) has no seed" bash -c "! grep -qF '$SEED' '$DK/dockerd.log'"
 [ "$E2E_FAILS" = 0 ] || dk_logs 40
 e2e_finish
