@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -730,18 +729,6 @@ void fwd_unpublish(struct fwd *f, const char *key)
         post(f, &c);
 }
 
-/* Each connection holds six descriptors: raise the soft limit to the hard
- * one, as servers do, so the bound above is the limit and not EMFILE. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static void fwd_free(struct fwd *f)
 {
     close_fd(&f->epfd);
@@ -759,7 +746,6 @@ int fwd_start(struct fwd **out)
 
     if (!f)
         return -ENOMEM;
-    raise_nofile();
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     f->wake = (struct handle){ K_WAKE, NULL };
