@@ -7,6 +7,7 @@
 #   make fuzz                               every target
 #   make fuzz FUZZ_TARGETS=keyderive        only fuzz_keyderive
 #   make fuzz FUZZ_BUILD=/tmp/my-fuzz       elsewhere
+#   make fuzz-long [FUZZ_LONG_SECONDS=600]  run each for 10 M executions or that long
 #
 # The library is linked as an archive: every object must *compile* (a broken
 # one fails the fuzz build loudly), but a target pulls in only the objects it
@@ -30,8 +31,16 @@ FUZZ_LIB_SRCS ?= $(patsubst $(BUILD)/obj/%.o,%.c,$(LIB_OBJS))
 FUZZ_LIB_OBJS  = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_LIB       = $(FUZZ_BUILD)/libwgvsock-fuzz.a
 
-.PHONY: fuzz fuzz-check-cc
+.PHONY: fuzz fuzz-check-cc fuzz-long
 fuzz: fuzz-check-cc $(FUZZ_BINS)
+
+# A campaign: every target until FUZZ_LONG_RUNS executions or
+# FUZZ_LONG_SECONDS, whichever comes first (figures: docs/SECURITY.md).
+FUZZ_LONG_RUNS    ?= 10000000
+FUZZ_LONG_SECONDS ?= 600
+fuzz-long: fuzz-check-cc
+	FUZZ_RUNS=$(FUZZ_LONG_RUNS) FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	    BUILD=$(BUILD) FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/test_fuzz.sh
 
 fuzz-check-cc:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (make deps installs clang)" >&2; exit 1; }

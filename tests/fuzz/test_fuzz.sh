@@ -6,6 +6,7 @@
 # is kept under $FUZZ_BUILD/artifacts/ and its path printed.
 #
 #   FUZZ_SECONDS=600 FUZZ_TARGETS=keyderive bash tests/fuzz/test_fuzz.sh
+#   FUZZ_RUNS=10000000 ...   also stop after that many executions (make fuzz-long)
 #
 # Per-target extras, all optional: tests/fuzz/<name>.dict (a libFuzzer
 # dictionary) and tests/fuzz/<name>.options (extra libFuzzer flags, e.g.
@@ -45,6 +46,8 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t"
     args=(-max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048
           -print_final_stats=1 -artifact_prefix="$FUZZ_BUILD/artifacts/$t-")
+    # make fuzz-long: stop at FUZZ_RUNS executions or FUZZ_SECONDS, the first
+    [ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
     [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
     if [ -f "tests/fuzz/$t.options" ]; then
         # Later flags win in libFuzzer, so these override the defaults above.
@@ -60,6 +63,8 @@ for t in "${targets[@]}"; do
         "$bin" "${args[@]}" "${dirs[@]}" >"$work/$t.log" 2>&1
     rc=$?
     grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/$t.log" | sed 's/^/   /'
+    # the last status line: coverage (cov: edges, ft: features) and corpus
+    grep -E '^#[0-9]+.*cov: ' "$work/$t.log" | tail -1 | sed 's/^/   /'
     if [ $rc != 0 ] || grep -qE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: ' "$work/$t.log"; then
         echo "FAIL: fuzz_$t (exit $rc)"
         grep -E 'ERROR|runtime error|SUMMARY|Test unit written|artifact_prefix' "$work/$t.log" | head -20 | sed 's/^/   | /'
