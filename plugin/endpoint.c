@@ -262,8 +262,11 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         .control_dir = p->control_dir ? p->control_dir : "",
         .config = &dc,
     };
-    /* Refused whole, before anything exists, rather than EMFILE halfway. */
-    if (fdbudget_check_join(err) || p->tun->create(p->tun_ctx, &spec, &dev, err))
+    /* Refused whole, before anything exists, rather than EMFILE halfway;
+     * a kernel device holds no fd of ours (its netlink sockets are gone
+     * when create returns). */
+    if ((spec.engine != TUNNEL_KERNEL && fdbudget_check_join(err)) ||
+        p->tun->create(p->tun_ctx, &spec, &dev, err))
         goto out;
     ret = 0;
 out:

@@ -16,7 +16,9 @@ dk_busybox
 e2e_secrets
 hub_start udp 10.78.0.0/24
 plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
-wgnet_create many -o wgvsock.transport=udp >/dev/null || die "network create failed"
+# engine wgcore even where the host has kernel WireGuard: this test counts
+# the plugin's own TUN fds, UDP sockets and control sockets
+wgnet_create many -o wgvsock.transport=udp -o wgvsock.engine=wgcore >/dev/null || die "network create failed"
 
 # the plugin's own UDP sockets and TUN fds, to prove stop releases them
 pl_udp() { in_ns ss -Huanp 2>/dev/null | grep -c "pid=$PL_PID," || true; }

@@ -44,6 +44,19 @@ expect_network_error "unreadable seed file" seed "${SUB[@]}" -o wgvsock.transpor
     -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.seed-file=/nonexistent/seed
 expect_network_error "unknown option" wgvsock.colour "${SUB[@]}" -o wgvsock.transport=udp \
     -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.colour=blue
+expect_network_error "unknown engine" engine "${SUB[@]}" -o wgvsock.transport=udp \
+    -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.engine=fast
+expect_network_error "engine=kernel on tcp" wgvsock.transport=udp "${SUB[@]}" -o wgvsock.transport=tcp \
+    -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.engine=kernel
+# engine=auto: kernel WireGuard where this kernel has it (asked with ip(8))
+if in_ns ip link add "wgk$$" type wireguard 2>/dev/null; then
+    in_ns ip link del "wgk$$"; HOST_ENGINE=kernel
+else
+    HOST_ENGINE=wgcore
+    expect_network_error "engine=kernel without kernel WireGuard" "no WireGuard" "${SUB[@]}" \
+        -o wgvsock.transport=udp -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" \
+        -o wgvsock.engine=kernel
+fi
 check "plugin survived the bad options" proc_alive "$PL_PID"
 
 # --- the network: the seed comes from the plugin's WGVSOCK_SEED_FILE --------
@@ -51,6 +64,7 @@ wgnet_create wgnet -o wgvsock.transport=udp >/dev/null || die "network create fa
 dk network inspect wgnet >"$E2E_TMP/inspect.json"
 check "network inspect shows the options" grep -q wgvsock.peerkey "$E2E_TMP/inspect.json"
 check "network inspect contains no seed" bash -c "! grep -qiF -e '$SEED' -e seed '$E2E_TMP/inspect.json'"
+check "plugin log: engine $HOST_ENGINE (auto)" grep -q "engine $HOST_ENGINE (wgvsock.engine=auto)" "$PL_LOG"
 
 # --- a TUN has no MAC: a requested one is refused clearly ---------------------
 out=$(dk run --rm --network wgnet --mac-address 02:42:ac:11:00:99 busybox true 2>&1)
@@ -89,7 +103,10 @@ in_ns ip address add 10.76.0.1/24 dev "$HUB_IF"
 keyderive --seed-file "$E2E_SEED_FILE" --add-file "$E2E_ADD_FILE" peers --subnet 10.76.0.0/24 --skip-gateway \
     >"$E2E_TMP/peers2.conf" && in_ns wg addconf "$HUB_IF" "$E2E_TMP/peers2.conf"
 if dk network create --driver wgvsock --subnet 10.76.0.0/24 --gateway 10.76.0.1 -o wgvsock.transport=udp \
-        -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.additional="$E2E_ADD" wgnet2 >/dev/null; then
+        -o wgvsock.peer="$HUB_PEER" -o wgvsock.peerkey="$HUB_PUB" -o wgvsock.additional="$E2E_ADD" \
+        -o wgvsock.engine=wgcore wgnet2 >/dev/null; then
+    check "network inspect shows wgvsock.engine as given" \
+        test "$(dk network inspect -f '{{index .Options "wgvsock.engine"}}' wgnet2)" = wgcore
     check "docker network connect onto a second wgvsock network" dk network connect wgnet2 c2
     check "c2 now has lo, wg0 and wg1 ($(ct_links c2))" test "$(ct_links c2)" = "lo wg0 wg1"
     check "c2 reaches the hub on the second network" dk exec c2 ping -c 2 -w 15 10.76.0.1

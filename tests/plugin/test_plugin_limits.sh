@@ -89,7 +89,8 @@ ip -n "$NSH" link set lo up
 mkdir -p "$CTL"
 (umask 077; head -c 32 /dev/urandom | base64 >"$TMP/seed"; wg genkey >"$TMP/hub.key")
 HUB_PUB=$(wg pubkey <"$TMP/hub.key")
-NETBODY=$(printf '{"NetworkID":"%s","Options":{"com.docker.network.generic":{"wgvsock.transport":"udp","wgvsock.peer":"127.0.0.1:51999","wgvsock.peerkey":"%s"}},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"%s/24","Pool":"10.%s.88.0/24"}],"IPv6Data":[]}' \
+# engine wgcore: the fd budget is wgcore's (a kernel device holds no fd of ours)
+NETBODY=$(printf '{"NetworkID":"%s","Options":{"com.docker.network.generic":{"wgvsock.transport":"udp","wgvsock.engine":"wgcore","wgvsock.peer":"127.0.0.1:51999","wgvsock.peerkey":"%s"}},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"%s/24","Pool":"10.%s.88.0/24"}],"IPv6Data":[]}' \
     "$NET" "$HUB_PUB" "$GW" "$N3")
 
 # ---- fd budget ----
