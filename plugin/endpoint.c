@@ -21,6 +21,7 @@
 #include "plugin/endpoint.h"
 #include "plugin/fdbudget.h"
 #include "plugin/forward.h"
+#include "plugin/link.h"
 #include "plugin/log.h"
 
 void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
@@ -30,7 +31,7 @@ void ep_ifname(char out[PL_IFNAME_MAX], const char *endpoint_id)
 
 /* Heap copy of a network's config, taken under the lock so that the slow
  * part can run without it. */
-static struct net_config *copy_net_config(struct plugin *p, const char *net_id)
+struct net_config *ep_copy_net_config(struct plugin *p, const char *net_id)
 {
     struct pl_network *n = state_find_net(p->state, net_id);
     struct net_config *c;
@@ -41,7 +42,7 @@ static struct net_config *copy_net_config(struct plugin *p, const char *net_id)
     return c;
 }
 
-static void free_net_config(struct net_config *c)
+void ep_free_net_config(struct net_config *c)
 {
     if (c) {
         net_config_wipe(c);
@@ -114,7 +115,7 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     ep_ifname(ep.ifname, ep.id);
 
     state_lock(p->state);
-    cfg = copy_net_config(p, ep.net_id);
+    cfg = ep_copy_net_config(p, ep.net_id);
     state_unlock(p->state);
     if (!cfg)
         return net_fail(err, "network %.12s is not known to the wgvsock plugin (was its state "
@@ -128,7 +129,7 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     if (!ret)
         ret = net_check_endpoint_address(cfg, ep.addr4, err) ||
               (*ep.addr6 && net_check_endpoint_address(cfg, ep.addr6, err));
-    free_net_config(cfg);
+    ep_free_net_config(cfg);
     if (ret)
         return -1;
     kd_key_to_b64(ep.pubkey, pub);
@@ -165,6 +166,64 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     return 0;
 }
 
+bool ep_stream_no_crc(const struct plugin *p, const struct net_config *cfg)
+{
+    return cfg->transport != WG_TRANSPORT_UDP &&
+           (cfg->stream_crc_set ? cfg->stream_no_crc : p->stream_no_crc);
+}
+
+void ep_tag(char out[EP_TAG_MAX], const char *endpoint_id)
+{
+    snprintf(out, EP_TAG_MAX, "%s%s", EP_TAG_PREFIX, endpoint_id);
+}
+
+int ep_make_device(struct plugin *p, const struct pl_endpoint *ep, struct net_config *cfg,
+                   int adopt_netns, const char *adopt_ifname, void **dev, char err[NET_ERR_MAX])
+{
+    struct wg_peer_config peer;
+    struct wg_device_config dc;
+    struct tunnel_spec spec;
+    uint8_t pub[KD_KEY_LEN];
+    char tag[EP_TAG_MAX];
+    int ret = -1;
+
+    memset(&dc, 0, sizeof(dc));
+    memset(&peer, 0, sizeof(peer));
+    if (derive(p, cfg, ep->addr4, dc.private_key, pub, err))
+        goto out;
+    dc.has_private_key = true;
+    dc.replace_peers = true;
+    dc.n_peers = 1;
+    dc.peers = &peer;
+    memcpy(peer.public_key, cfg->peer_key, KD_KEY_LEN);
+    peer.has_endpoint = true;
+    peer.endpoint = cfg->peer;
+    peer.has_persistent_keepalive = true;
+    peer.persistent_keepalive = cfg->keepalive;
+    peer.replace_allowed_ips = true;
+    peer.n_allowed_ips = cfg->n_allowed_ips;
+    peer.allowed_ips = cfg->allowed_ips;
+    ep_tag(tag, ep->id);
+    spec = (struct tunnel_spec){
+        .ifname = ep->ifname,
+        .engine = cfg->engine,
+        .tag = tag,
+        .adopt_netns = adopt_netns,
+        .adopt_ifname = adopt_ifname,
+        .transport = cfg->transport,
+        .stream_no_crc = ep_stream_no_crc(p, cfg),
+        .mtu = cfg->mtu,
+        .control_dir = p->control_dir ? p->control_dir : "",
+        .config = &dc,
+    };
+    if (p->tun->create(p->tun_ctx, &spec, dev, err))
+        goto out;
+    ret = 0;
+out:
+    sodium_memzero(&dc, sizeof(dc));
+    return ret;
+}
+
 static json_t *join_reply(const struct pl_endpoint *ep, const struct net_config *cfg)
 {
     json_t *r = json_pack("{s:{s:s, s:s}, s:b}", "InterfaceName", "SrcName", ep->ifname,
@@ -192,13 +251,9 @@ static int wrong_network(char err[NET_ERR_MAX], const char *ep_id, const char *n
 int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
+    const char *sandbox_key;
     struct pl_endpoint *e, copy;
     struct net_config *cfg = NULL;
-    struct wg_peer_config peer;
-    struct wg_device_config dc;
-    struct tunnel_spec spec = { 0 };
-    const char *sandbox_key;
-    uint8_t pub[KD_KEY_LEN];
     void *dev = NULL;
     int ret = -1;
 
@@ -219,7 +274,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         state_unlock(p->state);
         return net_fail(err, "endpoint %.12s is already being joined", ep_id);
     }
-    cfg = copy_net_config(p, net_id);
+    cfg = ep_copy_net_config(p, net_id);
     if (!cfg) {
         state_unlock(p->state);
         return net_fail(err, "network %.12s is not known to the wgvsock plugin", net_id);
@@ -228,49 +283,35 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
         /* Already joined: same answer again. */
         *resp = join_reply(e, cfg);
         state_unlock(p->state);
-        free_net_config(cfg);
+        ep_free_net_config(cfg);
         return *resp ? 0 : net_fail(err, "out of memory");
     }
+    /* Saved before the interface exists: a crash from here on leaves a
+     * file that tells the next process to look for it. */
+    e->joined = true;
+    /* Where published ports are forwarded to (publish.c), and where the
+     * next process looks for the interface first (adopt.c). */
+    snprintf(e->sandbox_key, sizeof(e->sandbox_key), "%s", sandbox_key);
+    ret = state_save_ep(p->state, e);
+    if (ret) {
+        e->joined = false;
+        state_unlock(p->state);
+        ep_free_net_config(cfg);
+        return net_fail(err, "cannot save endpoint state: %s", strerror(-ret));
+    }
+    ret = -1;
     e->busy = true;
     copy = *e;
     state_unlock(p->state);
 
-    memset(&dc, 0, sizeof(dc));
-    memset(&peer, 0, sizeof(peer));
-    if (derive(p, cfg, copy.addr4, dc.private_key, pub, err))
-        goto out;
-    dc.has_private_key = true;
-    dc.replace_peers = true;
-    dc.n_peers = 1;
-    dc.peers = &peer;
-    memcpy(peer.public_key, cfg->peer_key, KD_KEY_LEN);
-    peer.has_endpoint = true;
-    peer.endpoint = cfg->peer;
-    peer.has_persistent_keepalive = true;
-    peer.persistent_keepalive = cfg->keepalive;
-    peer.replace_allowed_ips = true;
-    peer.n_allowed_ips = cfg->n_allowed_ips;
-    peer.allowed_ips = cfg->allowed_ips;
-    spec = (struct tunnel_spec){
-        .ifname = copy.ifname,
-        .engine = cfg->engine,
-        .transport = cfg->transport,
-        /* the network's wgvsock.stream-crc, else the plugin's default */
-        .stream_no_crc = cfg->transport != WG_TRANSPORT_UDP &&
-                         (cfg->stream_crc_set ? cfg->stream_no_crc : p->stream_no_crc),
-        .mtu = cfg->mtu,
-        .control_dir = p->control_dir ? p->control_dir : "",
-        .config = &dc,
-    };
     /* Refused whole, before anything exists, rather than EMFILE halfway;
      * a kernel device holds no fd of ours (its netlink sockets are gone
      * when create returns). */
-    if ((spec.engine != TUNNEL_KERNEL && fdbudget_check_join(err)) ||
-        p->tun->create(p->tun_ctx, &spec, &dev, err))
+    if ((cfg->engine != TUNNEL_KERNEL && fdbudget_check_join(err)) ||
+        ep_make_device(p, &copy, cfg, -1, NULL, &dev, err))
         goto out;
     ret = 0;
 out:
-    sodium_memzero(&dc, sizeof(dc));
 
     state_lock(p->state);
     e = state_find_ep(p->state, ep_id);
@@ -279,8 +320,9 @@ out:
         if (ret == 0) {
             e->dev = dev;
             dev = NULL;
-            /* Where published ports are forwarded to (publish.c). */
-            snprintf(e->sandbox_key, sizeof(e->sandbox_key), "%s", sandbox_key);
+        } else {
+            e->joined = false;
+            (void)state_save_ep(p->state, e);
         }
     } else if (ret == 0) {
         ret = net_fail(err, "endpoint %.12s was deleted during Join", ep_id);
@@ -290,11 +332,13 @@ out:
     state_unlock(p->state);
     if (dev)
         p->tun->destroy(p->tun_ctx, dev);
+    if (!e)     /* DeleteEndpoint left the file to us: the interface is gone now */
+        state_unlink_ep(p->state, ep_id);
     if (ret == 0)
         pl_info("endpoint %.12s joined: %s, engine %s, MTU %u%s", ep_id, copy.ifname,
                 net_engine_name(cfg->engine), cfg->mtu,
-                spec.stream_no_crc ? ", stream frames without CRC" : "");
-    free_net_config(cfg);
+                ep_stream_no_crc(p, cfg) ? ", stream frames without CRC" : "");
+    ep_free_net_config(cfg);
     return ret;
 }
 
@@ -321,7 +365,7 @@ int ep_leave(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ER
 
 /* After a crash the old process's wg(8) sockets stay behind; remove the
  * endpoint's one if nothing answers on it any more. */
-static void remove_stale_control(const char *dir, const char *ifname)
+void ep_remove_stale_control(const char *dir, const char *ifname)
 {
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     struct stat st;
@@ -341,12 +385,53 @@ static void remove_stale_control(const char *dir, const char *ifname)
     close(fd);
 }
 
+enum tunnel_engine ep_engine(struct plugin *p, const struct pl_endpoint *e)
+{
+    enum tunnel_engine engine = TUNNEL_WGCORE;
+    struct pl_network *n;
+
+    state_lock(p->state);
+    if ((n = state_find_net(p->state, e->net_id)))
+        engine = n->cfg->engine;
+    state_unlock(p->state);
+    return engine;
+}
+
+void ep_forget(struct plugin *p, struct pl_endpoint *e)
+{
+    enum tunnel_engine engine = ep_engine(p, e);
+
+    /* Docker revokes published ports first; this is in case it did not. */
+    if (e->ports)
+        fwd_unpublish(p->fwd, e->id);
+    if (e->dev) {
+        p->tun->destroy(p->tun_ctx, e->dev);
+        e->dev = NULL;
+    } else if (engine != TUNNEL_WGCORE) {
+        /* Joined before a plugin restart; libnetwork moved the device
+         * back under its name at Leave. */
+        if (p->tun->destroy_stale)
+            p->tun->destroy_stale(p->tun_ctx, engine, e->ifname);
+    } else if (e->joined) {
+        /* Not adopted (yet): its interface, if any, is back in our
+         * namespace after Leave, or went away with the container's. */
+        char tag[EP_TAG_MAX];
+        struct link_info li;
+
+        ep_tag(tag, e->id);
+        if (!link_find_by_alias(-1, tag, &li) && !link_delete(li.ifname))
+            pl_info("endpoint %.12s: deleted its interface %s", e->id, li.ifname);
+    }
+    ep_remove_stale_control(p->control_dir, e->ifname);
+    state_unlink_ep(p->state, e->id);
+    state_free_ep(e);
+}
+
 int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
     struct pl_endpoint *e;
-    struct pl_network *n;
-    enum tunnel_engine engine = TUNNEL_WGCORE;
+    bool busy = false;
 
     if (pl_request_id(req, "NetworkID", net_id, err) || pl_request_id(req, "EndpointID", ep_id, err))
         return -1;
@@ -356,26 +441,32 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
         state_unlock(p->state);
         return wrong_network(err, ep_id, net_id);
     }
-    e = state_take_ep(p->state, ep_id);
-    if (e && (n = state_find_net(p->state, e->net_id)))
-        engine = n->cfg->engine;
+    /* The file goes last, once the interface is gone (ep_forget); during a
+     * Join or an adoption, whoever finishes it removes both. */
+    e = state_remove_ep(p->state, ep_id);
+    busy = e && e->busy;
     state_unlock(p->state);
-    if (e) {
+    if (e && busy) {
         /* Docker revokes published ports first; this is in case it did not. */
         if (e->ports)
             fwd_unpublish(p->fwd, ep_id);
-        if (e->dev)
-            p->tun->destroy(p->tun_ctx, e->dev);
-        else if (engine != TUNNEL_WGCORE && p->tun->destroy_stale)
-            /* Joined before a plugin restart; libnetwork moved the device
-             * back under its name at Leave. */
-            p->tun->destroy_stale(p->tun_ctx, engine, e->ifname);
-        else
-            remove_stale_control(p->control_dir, e->ifname);
-        pl_info("endpoint %.12s deleted", ep_id);
+        pl_info("endpoint %.12s deleted while its device is being made", ep_id);
         state_free_ep(e);
+    } else if (e) {
+        ep_forget(p, e);
+        pl_info("endpoint %.12s deleted", ep_id);
     } else {
-        pl_debug("DeleteEndpoint for unknown endpoint %.12s: already gone", ep_id);
+        /* Forgotten at start-up while its container was stopping: Leave
+         * has given its interface back to us since. */
+        char tag[EP_TAG_MAX];
+        struct link_info li;
+
+        ep_tag(tag, ep_id);
+        if (!link_find_by_alias(-1, tag, &li) && !link_delete(li.ifname))
+            pl_info("DeleteEndpoint for unknown endpoint %.12s: deleted its interface %s",
+                    ep_id, li.ifname);
+        else
+            pl_debug("DeleteEndpoint for unknown endpoint %.12s: already gone", ep_id);
     }
     *resp = json_object();
     return 0;

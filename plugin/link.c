@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <netlink/errno.h>
@@ -13,6 +14,7 @@
 #include <netlink/route/link.h>
 
 #include "plugin/link.h"
+#include "wgcore/tun.h"         /* wg_netns_enter/leave */
 
 static int link_errno(int nle)
 {
@@ -173,4 +175,99 @@ int link_delete(const char *name)
     }
     nl_socket_free(sk);
     return ret;
+}
+
+/* ---- aliases: tagging a link and finding it again in any namespace ---- */
+
+/* A NETLINK_ROUTE socket bound to netns_fd's namespace (-1: ours): only the
+ * socket is made there, the thread comes straight back. */
+static int link_socket_in(int netns_fd, struct nl_sock **out)
+{
+    int saved = -1, ret;
+
+    if (netns_fd >= 0 && (ret = wg_netns_enter(netns_fd, &saved)))
+        return ret;
+    ret = link_socket(out);
+    wg_netns_leave(saved);
+    return ret;
+}
+
+int link_set_alias(const char *name, const char *alias)
+{
+    struct rtnl_link *link, *change;
+    struct nl_sock *sk;
+    int ret;
+
+    if ((ret = link_socket(&sk)))
+        return ret;
+    if ((ret = link_lookup(sk, name, &link))) {
+        nl_socket_free(sk);
+        return ret;
+    }
+    change = rtnl_link_alloc();
+    if (change) {
+        rtnl_link_set_ifalias(change, alias);
+        ret = link_errno(rtnl_link_change(sk, link, change, 0));
+        rtnl_link_put(change);
+    } else {
+        ret = -ENOMEM;
+    }
+    rtnl_link_put(link);
+    nl_socket_free(sk);
+    return ret;
+}
+
+int link_each_alias(int netns_fd, const char *prefix,
+                    int (*fn)(void *ctx, const char *alias, const struct link_info *link),
+                    void *ctx)
+{
+    struct nl_cache *cache = NULL;
+    struct nl_sock *sk;
+    size_t plen = strlen(prefix);
+    int ret;
+
+    if ((ret = link_socket_in(netns_fd, &sk)))
+        return ret;
+    ret = link_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache));
+    for (struct nl_object *o = ret ? NULL : nl_cache_get_first(cache); o && !ret;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_link *l = (struct rtnl_link *)o;
+        const char *alias = rtnl_link_get_ifalias(l);
+        const char *name = rtnl_link_get_name(l);
+        struct link_info info;
+
+        if (!alias || strncmp(alias, prefix, plen))
+            continue;
+        memset(&info, 0, sizeof(info));
+        snprintf(info.ifname, sizeof(info.ifname), "%s", name ? name : "");
+        info.ifindex = rtnl_link_get_ifindex(l);
+        info.flags = rtnl_link_get_flags(l);
+        ret = fn(ctx, alias, &info);
+    }
+    nl_cache_free(cache);
+    nl_socket_free(sk);
+    return ret;
+}
+
+struct find_ctx {
+    const char *alias;
+    struct link_info *out;
+};
+
+static int match_alias(void *ctx, const char *alias, const struct link_info *link)
+{
+    struct find_ctx *f = ctx;
+
+    if (strcmp(alias, f->alias))
+        return 0;
+    *f->out = *link;
+    return 1;
+}
+
+int link_find_by_alias(int netns_fd, const char *alias, struct link_info *out)
+{
+    struct find_ctx f = { alias, out };
+    int ret = link_each_alias(netns_fd, alias, match_alias, &f);
+
+    return ret == 1 ? 0 : ret < 0 ? ret : -ENOENT;
 }

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin/forward.h"
 #include "plugin/fdbudget.h"
+#include "plugin/adopt.h"
 #include "plugin/log.h"
 #include "plugin/publish.h"
 #include "plugin/seedgen.h"
@@ -36,10 +38,10 @@ static void usage(FILE *f)
 "container on a wgvsock network a WireGuard interface whose key is derived\n"
 "from the network's seed and the container's IPv4 address, tunnelled to a\n"
 "hub over AF_VSOCK, TCP or UDP.  Runs in the foreground; SIGTERM/SIGINT stop\n"
-"it.  Tunnels run by wgcore live in this process: a restart drops running\n"
-"containers' tunnels (they stop cleanly and need a restart; new containers\n"
-"work at once).  Kernel WireGuard tunnels (udp networks, wgvsock.engine)\n"
-"keep working while the plugin is away.\n"
+"it and leave the containers' interfaces in place: the next start (a restart,\n"
+"an upgrade, or after a crash) takes them over, and the containers' traffic\n"
+"only pauses meanwhile.  An interface goes away with its container\n"
+"(Leave/DeleteEndpoint), or at the next start if the container went away.\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH       unix socket to serve (default " DEFAULT_SOCKET ")\n"
@@ -108,6 +110,8 @@ int main(int argc, char **argv)
     struct plugin plugin = { .tun = &tunnel_engines_ops };
     struct server *srv = NULL;
     char err[512];
+    struct adopt_pending *pending;
+    time_t reap_at;
     sigset_t sigs;
     unsigned long nofile, capacity;
     int opt, sig, ret;
@@ -195,7 +199,6 @@ int main(int argc, char **argv)
         state_close(plugin.state);
         return 1;
     }
-    publish_restore(&plugin);
 
     nofile = fdbudget_init(&capacity);
     ret = server_start(&plugin, socket_path, &srv, err, sizeof(err));
@@ -211,21 +214,37 @@ int main(int argc, char **argv)
                 "room for about %lu containers)\n", PLUGIN_VERSION, socket_path, state_dir,
                 nofile, capacity);
 
+    /* The server answers already: Docker's calls (a DeleteEndpoint for a
+     * container stopped while we were down) are not kept waiting. */
+    pending = plugin_adopt(&plugin);
+    reap_at = time(NULL) + ADOPT_GRACE_S;
+    /* After adoption, which deletes the endpoints of containers gone. */
+    publish_restore(&plugin);
+
     /* SIGHUP (systemctl reload) has nothing to reload: the seed file is
      * read at every derivation anyway. */
     for (;;) {
-        ret = sigwait(&sigs, &sig);
-        if (ret == 0 && sig == SIGHUP) {
+        struct timespec ts = { .tv_sec = reap_at - time(NULL) };
+
+        if (pending && ts.tv_sec <= 0) {
+            plugin_adopt_reap(&plugin, pending);
+            pending = NULL;
+        }
+        sig = pending ? sigtimedwait(&sigs, NULL, &ts) : sigwaitinfo(&sigs, NULL);
+        if (sig == SIGHUP) {
             pl_info("SIGHUP ignored: nothing to reload");
             continue;
         }
-        if (ret == 0)
+        if (sig > 0)
             break;
     }
-    pl_info("signal %d: shutting down", sig);
+    pl_info("signal %d: exiting; the containers' interfaces stay for the next start", sig);
 
     server_stop(srv);
     fwd_stop(plugin.fwd);
+    plugin_adopt_reap(NULL, pending);
+    /* An upgrade or restart keeps the tunnels: only Leave/DeleteEndpoint
+     * (or the container's end) deletes an interface. */
     plugin_destroy_devices(&plugin);
     state_close(plugin.state);
     return 0;

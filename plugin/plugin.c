@@ -1,5 +1,5 @@
 /* plugin.c - what the call handlers share (reading a request's IDs) and the
- * driver's shutdown (destroying every device at once). */
+ * driver's shutdown (releasing every device at once). */
 #include <pthread.h>
 #include <string.h>
 
@@ -21,6 +21,7 @@ int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
 struct destroy_job {
     struct plugin *p;
     void *dev;
+    bool keep;
     pthread_t thread;
     bool started;
 };
@@ -39,7 +40,7 @@ static void *destroy_thread(void *arg)
 /* In parallel (DESTROY_BATCH threads at a time): each destroy waits for its
  * device's threads (a few hundred ms), and Docker gives a stopping plugin
  * only seconds before SIGKILL. */
-void plugin_destroy_devices(struct plugin *p)
+void plugin_release_devices(struct plugin *p, bool keep_interfaces)
 {
     void *devs[DESTROY_BATCH];
     struct destroy_job jobs[DESTROY_BATCH];
@@ -48,7 +49,7 @@ void plugin_destroy_devices(struct plugin *p)
     do {
         n = state_take_devices(p->state, NULL, false, devs, DESTROY_BATCH);
         for (size_t i = 0; i < n; i++) {
-            jobs[i] = (struct destroy_job){ .p = p, .dev = devs[i] };
+            jobs[i] = (struct destroy_job){ .p = p, .dev = devs[i], .keep = keep_interfaces };
             jobs[i].started =
                 pthread_create(&jobs[i].thread, NULL, destroy_thread, &jobs[i]) == 0;
         }

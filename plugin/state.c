@@ -214,6 +214,8 @@ static json_t *ep_to_json(const struct pl_endpoint *ep)
         goto fail;
     if (o && ep->ports && json_object_set(o, "Ports", ep->ports))
         goto fail;
+    if (o && ep->joined && json_object_set_new(o, "Joined", json_true()))
+        goto fail;
     return o;
 fail:
     json_decref(o);
@@ -282,13 +284,12 @@ int state_add_ep(struct pl_state *st, const struct pl_endpoint *ep)
     return 0;
 }
 
-struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id)
+struct pl_endpoint *state_remove_ep(struct pl_state *st, const char *id)
 {
     for (struct pl_endpoint **pp = &st->eps; *pp; pp = &(*pp)->next) {
         struct pl_endpoint *e = *pp;
         if (strcmp(e->id, id))
             continue;
-        unlink_json(st, "endpoints", id);
         *pp = e->next;
         e->next = NULL;
         return e;
@@ -326,6 +327,20 @@ size_t state_take_devices(struct pl_state *st, const char *net_id, bool forget, 
     }
     state_unlock(st);
     return n;
+}
+
+void state_unlink_ep(struct pl_state *st, const char *id)
+{
+    unlink_json(st, "endpoints", id);
+}
+
+struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id)
+{
+    struct pl_endpoint *e = state_remove_ep(st, id);
+
+    if (e)
+        unlink_json(st, "endpoints", id);
+    return e;
 }
 
 /* ---- loading ---- */
@@ -443,6 +458,7 @@ static void load_ep(struct pl_state *st, const char *id, json_t *obj, const char
         state_free_ep(e);
         return;
     }
+    e->joined = json_is_true(json_object_get(obj, "Joined"));
     strcpy(e->id, id);
     e->next = st->eps;
     st->eps = e;

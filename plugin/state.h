@@ -10,7 +10,8 @@
  *   DIR/endpoints/<EndpointID>.json address(es), interface name, public key;
  *                                   once ports are published, also the
  *                                   container's SandboxKey and the Ports
- *                                   bound (publish.h)
+ *                                   bound (publish.h); from Join on
+ *                                   "Joined": true (adopt.h)
  *
  * A seed given as wgvsock.seed is part of Options (Docker stores it too); a
  * seed file is stored by path only; the plugin's WGVSOCK_SEED_FILE is not
@@ -47,8 +48,11 @@ struct pl_endpoint {
     char pubkey[KD_KEY_B64_LEN + 1];    /* derived public key, base64 */
     char sandbox_key[NET_PATH_MAX];     /* the container's netns file, from Join; "" if none */
     json_t *ports;                      /* published ports (pm_to_json), NULL if none */
+    /* Persisted before Join creates the interface, so that a later process
+     * knows there may be one to adopt (adopt.c). */
+    bool joined;
     void *dev;                          /* the tunnel once joined; not persisted */
-    bool busy;                          /* a Join is creating dev right now */
+    bool busy;                          /* a Join or adoption is creating dev */
     struct pl_endpoint *next;
 };
 
@@ -91,6 +95,11 @@ int state_add_ep(struct pl_state *st, const struct pl_endpoint *ep);
 /* Unlinks the file and unlinks the endpoint from the list; the caller
  * destroys ep->dev and frees it with state_free_ep().  NULL if unknown. */
 struct pl_endpoint *state_take_ep(struct pl_state *st, const char *id);
+/* The same in two steps: off the list now, the file later (once the
+ * interface is gone, so that a crash in between leaves a file that tells
+ * the next process about the interface). */
+struct pl_endpoint *state_remove_ep(struct pl_state *st, const char *id);
+void state_unlink_ep(struct pl_state *st, const char *id);
 /* Frees an endpoint taken from the list (not its device). */
 void state_free_ep(struct pl_endpoint *e);
 /* Rewrites the file of an endpoint in the list (after a change of its

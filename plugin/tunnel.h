@@ -24,6 +24,13 @@ enum tunnel_engine {
 struct tunnel_spec {
     const char *ifname;                     /* the device's host-side name */
     enum tunnel_engine engine;              /* WGCORE or KERNEL */
+    /* A new interface is made persistent and tagged with this alias (link.h),
+     * so that the next plugin process finds and adopts it. */
+    const char *tag;
+    /* >= 0: adopt the existing persistent TUN named adopt_ifname in this
+     * network namespace instead of creating one (a restarted plugin). */
+    int adopt_netns;
+    const char *adopt_ifname;
     enum wg_transport_kind transport;
     bool stream_no_crc;                     /* framing without CRC (<= v0.2.3 hubs) */
     unsigned mtu;
@@ -41,8 +48,9 @@ struct tunnel_ops {
     /* Optional: 0 if engine can run devices on this host, else -errno
      * (asked at CreateNetwork).  NULL: only TUNNEL_WGCORE can. */
     int (*probe)(void *ctx, enum tunnel_engine engine);
-    /* Optional: forgets dev at plugin shutdown but leaves a device that
-     * needs no process (kernel) working.  NULL: destroy. */
+    /* Optional: forgets dev at plugin shutdown but leaves its interface
+     * for the next process (kernel: working; wgcore: a persistent TUN to
+     * adopt, adopt.h).  NULL: destroy. */
     void (*release)(void *ctx, void *dev);
     /* Optional: destroys the device named ifname that an earlier run of the
      * plugin left, if there is one and it is engine's. */

@@ -1,12 +1,19 @@
 /* tunnel_wgcore.c - endpoint devices hosted by the wgcore engine, in this
  * process.  The TUN is created in the plugin's namespace; libnetwork moves it
  * into the container, while the device's fd and transport socket stay here.
+ *
+ * The TUN is persistent and tagged (its alias), so that it outlives this
+ * process: a SIGKILL or an upgrade leaves the container's interface, its
+ * addresses and routes in place (without carrier), and the next process
+ * attaches to it again (adopt.c).  Order at creation: tag, then persist, so
+ * that a crash in between leaves no untagged persistent interface.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin/link.h"
 #include "plugin/tunnel.h"
 
 static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
@@ -21,23 +28,42 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
         /* A container's device dials its hub and is never dialled: a
          * listener would only be an open port on every host address. */
         .dial_only = true,
+        .has_tun_netns = spec->adopt_netns >= 0,
+        .tun_netns_fd = spec->adopt_netns,
+        .tun_ifname = spec->adopt_ifname,
     };
     struct wg_device *dev;
+    const char *what;
     int ret;
+
+    if (spec->adopt_netns >= 0 && !spec->tag)
+        return net_fail(err, "adopting %s: no tag", spec->ifname);
 
     ret = wg_device_create(&params, &dev);
     if (ret) {
-        snprintf(err, NET_ERR_MAX, "cannot create WireGuard interface %s: %s%s", spec->ifname,
+        snprintf(err, NET_ERR_MAX, "cannot %s WireGuard interface %s: %s%s",
+                 spec->adopt_netns >= 0 ? "attach to" : "create",
+                 spec->adopt_netns >= 0 ? spec->adopt_ifname : spec->ifname,
                  strerror(-ret), ret == -EPERM || ret == -EACCES ?
                  " (the plugin needs CAP_NET_ADMIN and /dev/net/tun)" : "");
         return -1;
+    }
+    what = "tag";
+    ret = spec->adopt_netns >= 0 || !spec->tag ? 0 : link_set_alias(spec->ifname, spec->tag);
+    if (!ret && spec->tag) {
+        what = "make persistent";
+        ret = wg_device_set_persist(dev, true);
+    }
+    if (ret) {
+        snprintf(err, NET_ERR_MAX, "cannot %s interface %s: %s", what, spec->ifname,
+                 strerror(-ret));
+        goto fail;
     }
     ret = wg_device_apply(dev, spec->config);
     if (ret) {
         snprintf(err, NET_ERR_MAX, "cannot configure WireGuard interface %s: %s",
                  spec->ifname, strerror(-ret));
-        wg_device_destroy(dev);
-        return -1;
+        goto fail;
     }
     /* create() already sets params.mtu; set it again in case the engine
      * clamps or defers it, because libnetwork never sets a driver's MTU. */
@@ -45,11 +71,18 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
     if (ret) {
         snprintf(err, NET_ERR_MAX, "cannot set MTU %u on %s: %s", spec->mtu, spec->ifname,
                  strerror(-ret));
-        wg_device_destroy(dev);
-        return -1;
+        goto fail;
     }
     *out = dev;
     return 0;
+fail:
+    /* An adopted interface is the container's: it stays for another try or
+     * for DeleteEndpoint. */
+    if (spec->adopt_netns >= 0)
+        wg_device_detach(dev);
+    else
+        wg_device_destroy(dev);
+    return -1;
 }
 
 static void wgcore_destroy(void *ctx, void *dev)
@@ -62,7 +95,13 @@ static void wgcore_destroy(void *ctx, void *dev)
     malloc_trim(0);
 }
 
+static void wgcore_release(void *ctx, void *dev)
+{
+    wg_device_detach(dev);
+}
+
 const struct tunnel_ops tunnel_wgcore_ops = {
     .create = wgcore_create,
     .destroy = wgcore_destroy,
+    .release = wgcore_release,
 };

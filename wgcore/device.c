@@ -349,7 +349,20 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
         dev->rx_pkts[i].head = bufs[TX_INFLIGHT * WG_BATCH_MAX + i];
     dev->workers = wg_workers_get();    /* NULL: everything inline */
 
-    if ((err = wg_tun_open(&dev->tun, params->ifname, mtu))) {
+    if (params->has_tun_netns) {
+        int saved;
+
+        /* TUNSETIFF finds the interface in the namespace the fd was opened
+         * in: only the open needs to happen there. */
+        err = params->tun_ifname ? wg_netns_enter(params->tun_netns_fd, &saved) : -EINVAL;
+        if (!err) {
+            err = wg_tun_open(&dev->tun, params->tun_ifname, mtu);
+            wg_netns_leave(saved);
+        }
+    } else {
+        err = wg_tun_open(&dev->tun, params->ifname, mtu);
+    }
+    if (err) {
         dev_log(dev, WG_LOG_ERROR, "cannot create TUN: %s", strerror(-err));
         goto fail;
     }
@@ -395,7 +408,7 @@ fail:
     return err;
 }
 
-void wg_device_destroy(struct wg_device *dev)
+static void device_free(struct wg_device *dev, bool keep_tun)
 {
     uint64_t one = 1;
 
@@ -418,6 +431,8 @@ void wg_device_destroy(struct wg_device *dev)
     dev->transport = NULL;
     if (dev->proto)
         wg_proto_destroy(dev->proto);
+    if (dev->tun.persist && !keep_tun && wg_tun_set_persist(&dev->tun, false))
+        dev_log(dev, WG_LOG_ERROR, "cannot clear TUNSETPERSIST: the interface stays");
     wg_tun_close(&dev->tun);
 
     /* wg_device_wait callers must be out before the memory goes. */
@@ -438,6 +453,21 @@ void wg_device_destroy(struct wg_device *dev)
     pthread_mutex_destroy(&dev->cfg_lock);
     explicit_bzero(dev, sizeof(*dev));
     free(dev);
+}
+
+void wg_device_destroy(struct wg_device *dev)
+{
+    device_free(dev, false);
+}
+
+void wg_device_detach(struct wg_device *dev)
+{
+    device_free(dev, true);
+}
+
+int wg_device_set_persist(struct wg_device *dev, bool persist)
+{
+    return dev ? wg_tun_set_persist(&dev->tun, persist) : -EINVAL;
 }
 
 const char *wg_device_ifname(const struct wg_device *dev)

@@ -222,6 +222,14 @@ fail:
     return err;
 }
 
+int wg_tun_set_persist(struct wg_tun *tun, bool persist)
+{
+    if (ioctl(tun->fd, TUNSETPERSIST, (unsigned long)persist) < 0)
+        return -errno;
+    tun->persist = persist;
+    return 0;
+}
+
 void wg_tun_close(struct wg_tun *tun)
 {
     if (tun->fd >= 0)

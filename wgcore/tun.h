@@ -29,6 +29,7 @@ struct wg_tun {
     int fd;                         /* O_NONBLOCK, IFF_TUN | IFF_NO_PI */
     char name[IFNAMSIZ];            /* name at creation; see wg_tun_ifname */
     bool vnet;                      /* IFF_VNET_HDR: offloads (tun_gso.h) */
+    bool persist;                   /* TUNSETPERSIST set by us */
     struct wg_gso gso;              /* super-packet being segmented */
 };
 
@@ -41,6 +42,8 @@ struct wg_tun {
 int wg_tun_open(struct wg_tun *tun, const char *name, unsigned mtu);
 /* Closes the fd: a non-persistent interface disappears with it. */
 void wg_tun_close(struct wg_tun *tun);
+/* TUNSETPERSIST on or off (off + close deletes the interface). 0 or -errno. */
+int wg_tun_set_persist(struct wg_tun *tun, bool persist);
 
 /* The interface's current name (it may have been renamed). 0 or -errno;
  * -EBADFD once the interface is gone. */

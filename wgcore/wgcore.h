@@ -44,6 +44,13 @@ struct wg_device_params {
      * endpoints (a container's device: its hub never dials it, so a
      * listener would only be an open port on every host address). */
     bool dial_only;
+    /* Attach to the existing TUN named tun_ifname in this network namespace
+     * instead of creating ifname here (the sockets stay in the caller's;
+     * ifname still names the control socket and the logs): how a restarted
+     * plugin takes over a persistent TUN that now lives in a container. */
+    bool has_tun_netns;
+    int tun_netns_fd;
+    const char *tun_ifname;
 };
 
 struct wg_device;
@@ -52,9 +59,15 @@ struct wg_device;
  * a listen port or first peer needs it: kernel semantics, port 0 = random),
  * the control socket, and starts the device's threads.  0 or -errno. */
 int wg_device_create(const struct wg_device_params *params, struct wg_device **out);
-/* Stops threads, closes the TUN (the interface disappears), removes the
- * control socket, wipes all key material. */
+/* Stops threads, closes the TUN (the interface disappears, persistent or
+ * not), removes the control socket, wipes all key material. */
 void wg_device_destroy(struct wg_device *dev);
+/* The same, except that a persistent TUN stays (without carrier until a new
+ * process attaches to it): for a process that exits and leaves its
+ * interfaces to its successor. */
+void wg_device_detach(struct wg_device *dev);
+/* TUNSETPERSIST: a persistent interface outlives this process.  0 or -errno. */
+int wg_device_set_persist(struct wg_device *dev, bool persist);
 
 const char *wg_device_ifname(const struct wg_device *dev);
 int wg_device_set_mtu(struct wg_device *dev, unsigned mtu);   /* 0 or -errno */

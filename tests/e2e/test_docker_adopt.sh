@@ -1,0 +1,76 @@
+#!/bin/bash
+# e2e: the containers' tunnels outlive the plugin process.  Three containers
+# ping the hub and hold a TCP connection through their tunnel while the
+# plugin is killed with SIGKILL and started again, five times: each time
+# every ping answers again within the plugin's down time + 3 s, the TCP
+# connections survive, wg0 keeps its ifindex and the hub handshakes with the
+# same keys.  Then a container is stopped while the plugin is down: the stop
+# is answered once the plugin is back and leaves nothing behind (state file,
+# control socket, interface).
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/docker.sh"
+. "$(dirname "$0")/../lib/hub.sh"
+. "$(dirname "$0")/../lib/adopt.sh"
+e2e_need_root
+e2e_need_tool ping python3
+e2e_need_bin keyderive wgvsockd wgvsock-plugin
+
+e2e_netns
+dk_start
+dk_busybox
+e2e_secrets
+hub_start udp 10.81.0.0/24
+watch_listen
+plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+wgnet_create anet -o wgvsock.transport=udp >/dev/null || die "network create failed"
+CTS="c1 c2 c3"
+for c in $CTS; do watch_run "$c" anet || die "container $c"; done
+log "containers up: $(for c in $CTS; do printf '%s wg0=%s ' "$c" "$(watch_ifindex "$c")"; done)"
+
+for round in 1 2 3 4 5; do
+    t_kill=$(now_ms)
+    proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
+    sleep 0.5
+    watch_outage_begin $CTS
+    sleep 0.5
+    since=$(date +%s)
+    plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+    down=$(($(now_ms) - t_kill))
+    watch_recovered "$t_kill" $((down + 3000)) $CTS
+    log "round $round: plugin down $down ms; pings back after (ms since the kill):$(for c in $CTS; do eval "printf ' %s=%s' $c \$WATCH_TOOK_$c"; done)"
+    for c in $CTS; do
+        eval "took=\$WATCH_TOOK_$c"
+        check "round $round: $c pings again $took ms after the kill (plugin down $down ms)" test "$took" != never
+    done
+    for c in $CTS; do watch_intact "$c" "$since"; done
+    check "round $round: containers still running" test "$(dk ps -q | wc -l)" = 3
+done
+log "$(grep -c ' adopted: ' "$PL_LOG") adoptions in the plugin log"
+
+# A container stopped while the plugin is down.
+EP3=$(ct_epid c3 anet)
+IF3=wgv${EP3:0:12}
+proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
+t0=$SECONDS
+dk stop -t 1 c3 >"$E2E_TMP/stop.out" 2>&1 &
+stop_pid=$!
+sleep 3
+plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+t1=$SECONDS
+wait $stop_pid
+check "docker stop during the outage succeeds ($(cat "$E2E_TMP/stop.out"))" test $? = 0
+check "and is answered soon after the plugin is back ($((SECONDS - t1)) s)" test $((SECONDS - t1)) -le 10
+dk rm c3 >/dev/null
+check "c3's endpoint state is gone" wait_for 5 test ! -e "$PL_STATE/endpoints/$EP3.json"
+check "c3's control socket is gone" wait_for 5 test ! -e "/var/run/wireguard/$IF3.sock"
+check "c3's interface is gone" bash -c "! ip -n $E2E_NS -o link | grep -q 'wgvsock:$EP3'; ! ip -n $E2E_NS link show $IF3 2>/dev/null"
+check "c3's interface is gone (alias nowhere)" bash -c "! ip -n $E2E_NS -d -o link | grep -q '$EP3'"
+for c in c1 c2; do watch_intact "$c" "$((t1 - 1))"; done
+
+for c in c1 c2; do dk rm -f "$c" >/dev/null; done
+check "docker network rm" dk network rm anet >/dev/null
+check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
+left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' | tr '\n' ' ' || true)
+check "no wgv* interface left ($left)" test -z "$left"
+[ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 60 "$PL_LOG"; }
+e2e_finish
