@@ -30,6 +30,7 @@ struct adoptee {
     int netns_fd;               /* where the interface is; -1: not found */
     struct link_info link;
     bool local;                 /* in our own namespace */
+    bool twice;                 /* the tag shows up in two places: adopt neither */
     enum fate fate;
 };
 
@@ -70,8 +71,14 @@ static struct adoptee *by_tag(struct adoption *a, const char *alias)
 static void found(struct adoption *a, struct adoptee *t, int netns_fd,
                   const struct link_info *link)
 {
-    if (t->netns_fd >= 0)
+    if (t->netns_fd >= 0) {
+        struct stat a1, a2;
+
+        if (fstat(t->netns_fd, &a1) || fstat(netns_fd, &a2) || a1.st_ino != a2.st_ino ||
+            a1.st_dev != a2.st_dev || t->link.ifindex != link->ifindex)
+            t->twice = true;
         return;
+    }
     t->netns_fd = dup(netns_fd);
     if (t->netns_fd < 0)
         return;
@@ -178,8 +185,9 @@ static void adopt_one(struct adoption *a, struct adoptee *t)
         pl_err("adopt: endpoint %.12s: %s", t->ep.id, err);
         dev = NULL;
     } else {
-        pl_info("endpoint %.12s adopted: %s (ifindex %d)%s", t->ep.id, t->link.ifname,
-                t->link.ifindex, t->local ? " in the plugin's namespace" : "");
+        pl_info("endpoint %.12s adopted: %s (ifindex %d)%s%s", t->ep.id, t->link.ifname,
+                t->link.ifindex, t->local ? " in the plugin's namespace" : "",
+                ep_stream_no_crc(p, cfg) ? ", stream frames without CRC" : "");
     }
     ep_free_net_config(cfg);
     finish(p, t->ep.id, dev, t->ep.ifname);
@@ -299,7 +307,9 @@ struct adopt_pending *plugin_adopt(struct plugin *p)
     for (size_t i = 0; i < a.n; i++) {
         struct adoptee *t = &a.v[i];
 
-        if (t->netns_fd < 0)
+        if (t->twice)
+            t->fate = FATE_KEEP;
+        else if (t->netns_fd < 0)
             t->fate = a.scan_failed ? FATE_KEEP : FATE_FORGET;
         else if (!t->local)
             t->fate = FATE_ADOPT;
@@ -325,8 +335,9 @@ struct adopt_pending *plugin_adopt(struct plugin *p)
             break;
         default:
             finish(p, t->ep.id, NULL, t->ep.ifname);
-            pl_err("adopt: endpoint %.12s: interface not found, but the scan was incomplete; "
-                   "kept", t->ep.id);
+            pl_err("adopt: endpoint %.12s: %s; not adopted, kept for DeleteEndpoint", t->ep.id,
+                   t->twice ? "its tag is on two interfaces"
+                            : "interface not found, but the scan was incomplete");
             break;
         }
         if (t->netns_fd >= 0)

@@ -129,36 +129,41 @@ int link_get(const char *name, char *kind, size_t size, int *ifindex)
     return 0;
 }
 
-int link_move(const char *name, int netns_fd, const char *new_name)
+/* rtnl_link_change(name, change) in one request; puts change (NULL: -ENOMEM). */
+static int link_apply_change(const char *name, struct rtnl_link *change)
 {
-    struct rtnl_link *link, *change;
+    struct rtnl_link *link;
     struct nl_sock *sk;
     int ret;
 
+    if (!change)
+        return -ENOMEM;
+    if (!(ret = link_socket(&sk))) {
+        if (!(ret = link_lookup(sk, name, &link))) {
+            ret = link_errno(rtnl_link_change(sk, link, change, 0));
+            rtnl_link_put(link);
+        }
+        nl_socket_free(sk);
+    }
+    rtnl_link_put(change);
+    return ret;
+}
+
+int link_move(const char *name, int netns_fd, const char *new_name)
+{
+    struct rtnl_link *change;
+
     if (netns_fd < 0 || (new_name && !name_ok(new_name)))
         return -EINVAL;
-    if ((ret = link_socket(&sk)))
-        return ret;
-    if ((ret = link_lookup(sk, name, &link))) {
-        nl_socket_free(sk);
-        return ret;
-    }
     change = rtnl_link_alloc();
-    if (!change) {
-        ret = -ENOMEM;
-        goto out;
-    }
     /* One request: the kernel renames as it moves, so a name taken in the
      * target never leaves the link stranded halfway. */
-    rtnl_link_set_ns_fd(change, netns_fd);
-    if (new_name)
-        rtnl_link_set_name(change, new_name);
-    ret = link_errno(rtnl_link_change(sk, link, change, 0));
-    rtnl_link_put(change);
-out:
-    rtnl_link_put(link);
-    nl_socket_free(sk);
-    return ret;
+    if (change) {
+        rtnl_link_set_ns_fd(change, netns_fd);
+        if (new_name)
+            rtnl_link_set_name(change, new_name);
+    }
+    return link_apply_change(name, change);
 }
 
 int link_delete(const char *name)
@@ -194,27 +199,11 @@ static int link_socket_in(int netns_fd, struct nl_sock **out)
 
 int link_set_alias(const char *name, const char *alias)
 {
-    struct rtnl_link *link, *change;
-    struct nl_sock *sk;
-    int ret;
+    struct rtnl_link *change = rtnl_link_alloc();
 
-    if ((ret = link_socket(&sk)))
-        return ret;
-    if ((ret = link_lookup(sk, name, &link))) {
-        nl_socket_free(sk);
-        return ret;
-    }
-    change = rtnl_link_alloc();
-    if (change) {
+    if (change)
         rtnl_link_set_ifalias(change, alias);
-        ret = link_errno(rtnl_link_change(sk, link, change, 0));
-        rtnl_link_put(change);
-    } else {
-        ret = -ENOMEM;
-    }
-    rtnl_link_put(link);
-    nl_socket_free(sk);
-    return ret;
+    return link_apply_change(name, change);
 }
 
 int link_each_alias(int netns_fd, const char *prefix,

@@ -15,9 +15,11 @@ int netns_open_path(const char *path);
 int netns_open_sandbox(const char *path);
 
 /* Calls fn once for every distinct network namespace that a process in our
- * PID namespace is in (our own included), with an fd that stays open only
- * during the call; fn returning non-zero stops the walk and is returned.
- * Namespaces that cannot be opened (a process exiting) are skipped. */
+ * PID namespace is in (our own included) or that is bind-mounted in one of
+ * their mount namespaces (ip netns, Docker's sandboxes of stopping
+ * containers), with an fd that stays open only during the call; fn
+ * returning non-zero stops the walk and is returned.  Namespaces that
+ * cannot be opened (a process exiting) are skipped. */
 int netns_each(int (*fn)(void *ctx, int netns_fd), void *ctx);
 
 #endif

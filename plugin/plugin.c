@@ -21,7 +21,6 @@ int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
 struct destroy_job {
     struct plugin *p;
     void *dev;
-    bool keep;
     pthread_t thread;
     bool started;
 };
@@ -40,7 +39,7 @@ static void *destroy_thread(void *arg)
 /* In parallel (DESTROY_BATCH threads at a time): each destroy waits for its
  * device's threads (a few hundred ms), and Docker gives a stopping plugin
  * only seconds before SIGKILL. */
-void plugin_release_devices(struct plugin *p, bool keep_interfaces)
+void plugin_destroy_devices(struct plugin *p)
 {
     void *devs[DESTROY_BATCH];
     struct destroy_job jobs[DESTROY_BATCH];
@@ -49,7 +48,7 @@ void plugin_release_devices(struct plugin *p, bool keep_interfaces)
     do {
         n = state_take_devices(p->state, NULL, false, devs, DESTROY_BATCH);
         for (size_t i = 0; i < n; i++) {
-            jobs[i] = (struct destroy_job){ .p = p, .dev = devs[i], .keep = keep_interfaces };
+            jobs[i] = (struct destroy_job){ .p = p, .dev = devs[i] };
             jobs[i].started =
                 pthread_create(&jobs[i].thread, NULL, destroy_thread, &jobs[i]) == 0;
         }

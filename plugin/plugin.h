@@ -27,9 +27,10 @@ struct plugin {
     bool stream_no_crc;
 };
 
-/* Destroys every endpoint's device (shutdown); the state files stay.
- * Devices that need no process (kernel) are released instead and keep
- * working while the plugin is away. */
+/* Frees every endpoint's device (shutdown); the state files stay.  Devices
+ * are released where the engine can (tunnel_ops.release): kernel ones keep
+ * working while the plugin is away, wgcore ones leave their persistent TUN
+ * for the next process to adopt (adopt.h). */
 void plugin_destroy_devices(struct plugin *p);
 
 /* Resolves cfg->engine from cfg->engine_opt, the transport and what this

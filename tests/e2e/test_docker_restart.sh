@@ -2,7 +2,7 @@
 # e2e: the plugin is killed with SIGKILL while a container runs on its
 # network, and restarted on the same state directory.  Docker replays nothing,
 # so the network must come back from the plugin's state: new containers work,
-# and the old container (whose tunnel died with the process) stops promptly
+# and the old container (whose tunnel the new process adopted) stops promptly
 # without errors; its endpoint's teardown is accepted though the new process
 # never created it.
 # engines: 20.10 26

@@ -124,7 +124,7 @@ for w in --socket --state-dir --control-dir --seed-file --version \
          wgvsock.stream-crc wgvsock.engine io.bestov.wg.peer io.bestov.wg.peerkey io.bestov.wg.seed \
          io.bestov.wg.additional com.docker.network.driver.mtu '[vsock]' '[25]' '[1420]' \
          '576..65472' '[YmVzdG92Lmlv]' '[0.0.0.0/0,::/0' 'Exit status' '1 if it cannot start' \
-         '2 for bad arguments' 'restart drops'; do
+         '2 for bad arguments' 'interfaces in place'; do
     grep -qF -- "$w" "$TMP/help" || missing="$missing '$w'"
 done
 check "--help names every flag, variable, option, default, alias, exit status${missing:+ (missing:$missing)}" test -z "$missing"
