@@ -90,7 +90,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT; 1 if it cannot start (state directory,\n"
 "socket, another instance answering on it); 2 for bad arguments or environment.\n",
-            WG_WORKERS_MAX, NET_DEFAULT_KEEPALIVE, NET_MTU_MIN, NET_MTU_MAX, WG_DEFAULT_MTU);
+            WG_WORKERS_MAX, NET_DEFAULT_KEEPALIVE, (unsigned)NET_MTU_MIN, NET_MTU_MAX, WG_DEFAULT_MTU);
 }
 
 int main(int argc, char **argv)

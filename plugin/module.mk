@@ -3,9 +3,7 @@
 PLUGIN_SRCS := $(filter-out plugin/main.c,$(wildcard plugin/*.c))
 PLUGIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(PLUGIN_SRCS))
 LIB_OBJS += $(PLUGIN_OBJS)
-ifneq ($(wildcard plugin/main.c),)
 BINS += $(BUILD)/bin/wgvsock-plugin
-endif
 
 $(BUILD)/bin/wgvsock-plugin: $(BUILD)/obj/plugin/main.o $(PLUGIN_OBJS) $(WGCORE_OBJS) $(KEYDERIVE_OBJS)
 	@mkdir -p $(dir $@)

@@ -95,7 +95,7 @@ static void set_err(struct route_reply *out, unsigned status, const char *msg)
         char ascii[NET_ERR_MAX + 16];
         size_t i;
 
-        for (i = 0; msg[i] && i < sizeof(ascii) - 1; i++)
+        for (i = 0; i < sizeof(ascii) - 1 && msg[i]; i++)
             ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
         ascii[i] = '\0';
         obj = json_pack("{s:s}", "Err", ascii);

@@ -6,7 +6,7 @@
 #   test_attest_*  attest           test_prov_*    provision (+ attest, wgcore)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
-UNIT_LINK = @mkdir -p $(dir $@) && echo "  LD $@" && $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+UNIT_LINK = @mkdir -p $(dir $@) && echo "  LD $@" && $(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/unit/test_kd_%: $(BUILD)/obj/tests/unit/test_kd_%.o $(KEYDERIVE_OBJS)
 	$(UNIT_LINK)

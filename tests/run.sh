@@ -20,6 +20,12 @@ export WGVSOCK_ROOT=$PWD
 case $BUILD in /*) _build=$BUILD ;; *) _build=$PWD/$BUILD ;; esac   # BUILD may be absolute
 export WGVSOCK_BIN=$_build/bin
 export PATH=$WGVSOCK_BIN:$PATH
+# `make` builds only the product; `make tests` the test programs.  Say so
+# when those are missing or older than their sources, rather than run stale
+# ones in silence.
+if ! make -s -q tests BUILD="$BUILD" >/dev/null 2>&1; then
+    echo "run.sh: the test programs in $BUILD are missing or out of date: run 'make tests' first" >&2
+fi
 filter=${T:-}
 tmo=${TEST_TIMEOUT:-900}
 pass=0 fail=0 skip=0

@@ -3,9 +3,7 @@ WGCORE_SRCS := $(wildcard wgcore/*.c)
 WGCORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(WGCORE_SRCS))
 LIB_OBJS += $(WGCORE_OBJS)
 WGVSOCKD_SRCS := $(wildcard wgcore/daemon/*.c)
-ifneq ($(WGVSOCKD_SRCS),)
 BINS += $(BUILD)/bin/wgvsockd
-endif
 
 $(BUILD)/bin/wgvsockd: $(patsubst %.c,$(BUILD)/obj/%.o,$(WGVSOCKD_SRCS)) $(WGCORE_OBJS)
 	@mkdir -p $(dir $@)

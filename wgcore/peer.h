@@ -129,8 +129,4 @@ uint32_t wg_packet_seal(uint8_t *msg, uint32_t plen, const struct wg_keypair *kp
 /* CLOCK_REALTIME at monotonic instant now (ns since the epoch). */
 uint64_t wg_proto_realtime_ns(uint64_t now);
 
-/* For tests: the peer with this key (no reference taken; valid while the
- * peer is configured). */
-struct wg_peer *wg_proto_find_peer(struct wg_proto *p, const uint8_t public_key[32]);
-
 #endif

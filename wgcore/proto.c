@@ -97,16 +97,6 @@ void wg_proto_set_mtu(struct wg_proto *p, unsigned mtu)
     atomic_store(&p->mtu, mtu);
 }
 
-struct wg_peer *wg_proto_find_peer(struct wg_proto *p, const uint8_t public_key[32])
-{
-    struct wg_peer *peer;
-
-    pthread_rwlock_rdlock(&p->cfg_lock);
-    peer = wg_peer_lookup(p, public_key);
-    pthread_rwlock_unlock(&p->cfg_lock);
-    return peer;
-}
-
 /* ---- configuration ---- */
 
 static int validate_config(const struct wg_device_config *cfg)

@@ -1,8 +1,6 @@
 /* transport.c - picks the transport implementation for a device and
  * forwards the generic calls to it. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "wgcore/transport_ops.h"
@@ -78,18 +76,4 @@ void wg_transport_destroy(struct wg_transport *t)
 {
     if (t)
         t->ops->destroy(t);
-}
-
-/* Stand-in so the transports link (and their unit tests run) before or
- * without the engine's logger; the real wg_log overrides it. */
-__attribute__((weak)) void wg_log(enum wg_log_level level, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (level > WG_LOG_ERROR)
-        return;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
 }

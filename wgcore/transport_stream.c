@@ -137,7 +137,7 @@ struct stream_transport {
     int epfd;
     int evfd;
     pthread_t thread;
-    volatile bool stop;
+    bool stop;                  /* atomic */
     pthread_mutex_t bind_lock;
     pthread_mutex_t lock;
     int lfd;                /* listener, -1 if none */

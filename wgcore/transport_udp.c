@@ -54,7 +54,7 @@ struct udp_sock {
     int family;
     pthread_t thread;
     bool thread_started;
-    volatile bool stop;
+    bool stop;                                  /* atomic */
     bool gso;                                   /* UDP_SEGMENT sends; atomic: cleared on refusal */
     uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE, mmap'd */
     struct mmsghdr hdrs[WG_BATCH_MAX];

@@ -88,6 +88,7 @@ static void check_list(struct wg_allowedips *t, void *peer)
     }
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct wg_allowedips *t = wg_allowedips_new();

@@ -175,6 +175,7 @@ static void derive_raw(const uint8_t *data, size_t size)
     kd_secret_wipe(&add);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char text[FUZZ_MAX_INPUT + 1];

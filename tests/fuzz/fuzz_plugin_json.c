@@ -28,12 +28,14 @@ static const char *const paths[] = {
 };
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);   /* libFuzzer calls it */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     wg_log_set_level(WG_LOG_SILENT);
     return 0;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct plugin p;

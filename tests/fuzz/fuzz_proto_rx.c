@@ -185,6 +185,7 @@ static void run_batch(struct wg_proto *p, unsigned n, uint64_t now)
     st.armed = false;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t advance[4] = { 0, 1000000ull, 300000000ull, 3000000000ull };

@@ -134,6 +134,7 @@ static void keep_bounded(void)
         B.n_in = 0;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct wg_sockaddr *srcs[2] = { &B.addr, NULL };

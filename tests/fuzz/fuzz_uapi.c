@@ -154,6 +154,7 @@ static void check_roundtrip(const struct wg_device_config *cfg)
     free(info.peers);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct wg_device_config cfg;

@@ -20,7 +20,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 # Same language and warnings as the main build, but not -Werror: gcc with
 # -Werror is the warning gate; clang-only warnings must not stop fuzzing.
 FUZZ_CFLAGS   = -std=gnu11 -D_GNU_SOURCE $(filter-out -Werror,$(WARN)) -O1 -g -pthread -I. \
-                $(PKG_CFLAGS) -DWGVSOCK_FUZZING -MMD -MP
+                $(PKG_CFLAGS) -MMD -MP
 
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
   libsodium-dev libb2-dev libssl-dev libmicrohttpd-dev libjansson-dev libcbor-dev
-  libnl-3-dev libnl-route-3-dev libmnl-dev zlib1g-dev libdeflate-dev libcmocka-dev python3
+  libnl-3-dev libnl-route-3-dev libmnl-dev zlib1g-dev libdeflate-dev libcmocka-dev python3 cppcheck
   wireguard-tools wireguard-go iperf3 iproute2 iputils-ping procps psmisc
   docker.io apparmor busybox-static debootstrap qemu-system-x86 kmod xz-utils zstd cpio curl
   docker-registry"

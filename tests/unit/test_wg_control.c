@@ -85,9 +85,11 @@ static char *read_answers(int fd, int count, size_t *len_out)
         ssize_t r;
 
         if (cap - len < 4096) {
+            char *bigger = realloc(buf, cap * 2);
+
+            assert_non_null(bigger);
+            buf = bigger;
             cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
         }
         r = read(fd, buf + len, cap - len - 1);
         if (r <= 0)

@@ -330,9 +330,11 @@ static void test_gro(void **state)
         memset(b, 0, sizeof(b));
         k = segment(false, 4000, 1000, 0x10, a, 0);
         k = segment(true, 4000, 1000, 0x10, b, 4);          /* bufs 4..7 */
+        /* cppcheck 2.10 takes pkts for a one-element array in this block
+         * (a false arrayIndexOutOfBounds); it has 16. */
         for (unsigned i = 0; i < 4; i++) {
-            pkts[2 * i] = a[i];
-            pkts[2 * i + 1] = b[4 + i];
+            pkts[2 * i] = a[i];                 /* cppcheck-suppress arrayIndexOutOfBounds */
+            pkts[2 * i + 1] = b[4 + i];         /* cppcheck-suppress arrayIndexOutOfBounds */
         }
         wg_gro_batch(pkts, 8, hdrs, absorbed);
         assert_false(absorbed[0]);
@@ -340,6 +342,7 @@ static void test_gro(void **state)
         for (unsigned i = 2; i < 8; i++)
             assert_true(absorbed[i]);
         assert_int_equal(pkts[0].len, 20 + 32 + 4000);
+        /* cppcheck-suppress arrayIndexOutOfBounds */
         assert_int_equal(pkts[1].len, 40 + 32 + 4000);
     }
 }

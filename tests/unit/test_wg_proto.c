@@ -501,26 +501,26 @@ static void test_apply_semantics(void **state)
     cfg.n_peers = 1;
     cfg.peers = &pc;
     assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), -EINVAL);
-    assert_null(wg_proto_find_peer(A.p, newpub));
+    assert_null(h_find_peer(A.p, newpub));
 
     /* update_only does not create */
     pc.n_allowed_ips = 0;
     pc.allowed_ips = NULL;
     pc.update_only = true;
     assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
-    assert_null(wg_proto_find_peer(A.p, newpub));
+    assert_null(h_find_peer(A.p, newpub));
     pc.update_only = false;
     assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
-    assert_non_null(wg_proto_find_peer(A.p, newpub));
+    assert_non_null(h_find_peer(A.p, newpub));
     /* our own public key as a peer is ignored */
     memcpy(pc.public_key, A.pub, 32);
     assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
-    assert_null(wg_proto_find_peer(A.p, A.pub));
+    assert_null(h_find_peer(A.p, A.pub));
     /* remove */
     memcpy(pc.public_key, newpub, 32);
     pc.remove = true;
     assert_int_equal(wg_proto_apply(A.p, &cfg, h_now), 0);
-    assert_null(wg_proto_find_peer(A.p, newpub));
+    assert_null(h_find_peer(A.p, newpub));
 
     /* replace_peers keeps only the listed peers; get lists in order */
     struct wg_peer_config two[2] = { 0 };
@@ -701,7 +701,7 @@ static void test_large_config(void **state)
     free(info.peers);
     /* routing picks the right one */
     uint8_t dst[4] = { 10, 17, 1, 44 };
-    struct wg_peer *p17 = wg_proto_find_peer(A.p, pcs[16].public_key);
+    struct wg_peer *p17 = h_find_peer(A.p, pcs[16].public_key);
     assert_non_null(p17);
     assert_ptr_equal(wg_allowedips_lookup(p17->proto->aips, AF_INET, dst), p17);
     free(aips);

@@ -238,9 +238,21 @@ static void h_advance(uint64_t delta, struct h_node *a, struct h_node *b)
     }
 }
 
+/* The peer with this key (no reference taken; valid while the peer is
+ * configured). */
+static inline struct wg_peer *h_find_peer(struct wg_proto *p, const uint8_t public_key[32])
+{
+    struct wg_peer *peer;
+
+    pthread_rwlock_rdlock(&p->cfg_lock);
+    peer = wg_peer_lookup(p, public_key);
+    pthread_rwlock_unlock(&p->cfg_lock);
+    return peer;
+}
+
 static struct wg_peer *h_peer(struct h_node *n, struct h_node *of)
 {
-    return wg_proto_find_peer(n->p, of->pub);
+    return h_find_peer(n->p, of->pub);
 }
 
 /* The usual pair, as cmocka setup / teardown: A (192.0.2.1, 10.0.0.1) and
