@@ -4,6 +4,7 @@
  * name with a sentence for the operator; nothing is trusted from the
  * document before the signature check has passed. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,15 @@ const char *attest_check_name(enum attest_check c)
     return "unknown";
 }
 
-static int fail(struct attest_result *r, enum attest_check c, const char *fmt, const char *arg)
+__attribute__((format(printf, 3, 4)))
+static int fail(struct attest_result *r, enum attest_check c, const char *fmt, ...)
 {
+    va_list ap;
+
     r->failed = c;
-    snprintf(r->why, sizeof(r->why), fmt, arg);
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof(r->why), fmt, ap);
+    va_end(ap);
     return -EPERM;
 }
 

@@ -21,6 +21,7 @@
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct attest_doc d;

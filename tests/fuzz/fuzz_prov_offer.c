@@ -58,6 +58,7 @@ static void check_offer(const uint8_t *m, size_t len)
     prov_offer_free(&o);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);   /* libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     keys();

@@ -68,7 +68,10 @@ static inline char *slurp(const char *dir, const char *file)
     if (!f)
         return NULL;
     char *buf = calloc(1, 65536);
-    fread(buf, 1, 65535, f);
+    if (buf && fread(buf, 1, 65535, f) == 0 && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
     fclose(f);
     return buf;
 }
