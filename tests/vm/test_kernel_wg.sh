@@ -32,7 +32,12 @@ vm_add_bin "$(command -v curl)" /bin/curl || exit 2
 for part in kernel_wg plugin_kernel; do
     cat tests/vm/guest_lib.sh "tests/vm/guest_$part.sh" > "$VM_ROOT/test/$part.sh" || exit 2
 done
+# the host-side unit test again, where its "kernel has WireGuard" branch runs
+UNIT=$BUILD/tests/unit/test_plugin_kernel
+[ -x "$UNIT" ] || make -s BUILD="$BUILD" "$UNIT" >&2 || { echo "cannot build $UNIT"; exit 1; }
+vm_add_bin "$UNIT" /bin/test_plugin_kernel || exit 2
 cat > "$VM_WORK/guest.sh" <<'GUEST'
+test_plugin_kernel || { echo "kernel-wg: FAIL test_plugin_kernel"; exit 1; }
 sh /test/kernel_wg.sh; a=$?
 sh /test/plugin_kernel.sh; b=$?
 [ $a = 0 ] && [ $b = 0 ]
