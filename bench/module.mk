@@ -16,3 +16,10 @@ $(BUILD)/obj/bench/crc32.o: ALL_CFLAGS += $(if $(BENCH_CRC_ISAL),-DHAVE_ISAL)
 $(BUILD)/bin/bench-crc32: $(BUILD)/obj/bench/crc32.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(BENCH_CRC_ISAL),$(shell pkg-config --libs libisal))
+
+# bench-handshake: responder handshakes/s on one core beside the X25519 bound.
+BINS += $(BUILD)/bin/bench-handshake
+
+$(BUILD)/bin/bench-handshake: $(BUILD)/obj/bench/handshake.o $(WGCORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
