@@ -34,8 +34,8 @@ dk_start
 dk_busybox
 e2e_secrets
 hub_start udp 10.78.0.0/24
-# The plugin in dockerd's mount namespace (it opens the containers' netns files).
-PL_WRAP="nsenter --mount=/proc/$DK_PID/ns/mnt" PL_LOG_LEVEL=error plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+# The containers' netns files are in dockerd's private mount namespace.
+PL_LOG_LEVEL=error plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE" WGVSOCK_SANDBOX_ROOT="/proc/$DK_PID/root"
 wgnet_create wgnet -o wgvsock.transport=udp >/dev/null || die "wgvsock network: $(tail -5 "$PL_LOG")"
 
 page='mkdir -p /www && head -c 512 /dev/zero | tr "\0" x >/www/index.html && httpd -p 80 -h /www && exec sleep 3600'

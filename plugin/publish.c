@@ -18,10 +18,14 @@
 #include "plugin/log.h"
 #include "plugin/publish.h"
 
-/* The endpoint's address without its prefix length, and its sandbox. */
+/* The endpoint's address without its prefix length, and its sandbox: the
+ * SandboxKey as dockerd names it, seen through WGVSOCK_SANDBOX_ROOT when the
+ * plugin runs in another mount namespace than dockerd (e.g.
+ * /proc/<dockerd's PID>/root). */
 static int endpoint_target(struct plugin *p, const char *ep_id, char ip[NET_ADDR_TEXT_MAX],
                            char sandbox[NET_PATH_MAX], char err[NET_ERR_MAX])
 {
+    const char *root = getenv("WGVSOCK_SANDBOX_ROOT");
     struct pl_endpoint *e;
     int ret = 0;
 
@@ -33,7 +37,9 @@ static int endpoint_target(struct plugin *p, const char *ep_id, char ip[NET_ADDR
         ret = net_fail(err, "endpoint %.12s has not joined a container", ep_id);
     if (!ret) {
         strcpy(ip, e->addr4);
-        strcpy(sandbox, e->sandbox_key);
+        if (snprintf(sandbox, NET_PATH_MAX, "%s%s", root ? root : "", e->sandbox_key) >=
+            NET_PATH_MAX)
+            ret = net_fail(err, "WGVSOCK_SANDBOX_ROOT + the sandbox path are too long");
     }
     state_unlock(p->state);
     if (!ret)

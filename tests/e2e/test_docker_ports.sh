@@ -10,6 +10,7 @@
 # a plugin killed with -9 and restarted re-opening the ports of a running
 # container (listening again; serving again needs the container's tunnel to
 # survive the restart, issue 9).
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
@@ -23,10 +24,11 @@ dk_busybox
 e2e_secrets
 hub_start udp 10.78.0.0/24
 # The plugin must see the containers' network namespace files, which this
-# dockerd keeps in its private mount namespace: run the plugin in it (on a
-# host, dockerd and the plugin share the host's mount namespace).
-PL_WRAP="nsenter --mount=/proc/$DK_PID/ns/mnt"
-plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+# dockerd keeps in its private mount namespace: the plugin reaches them
+# through dockerd's root (on a host, dockerd and the plugin share the host's
+# mount namespace and need no such setting).
+PSTART=(WGVSOCK_SEED_FILE="$E2E_SEED_FILE" WGVSOCK_SANDBOX_ROOT="/proc/$DK_PID/root")
+plugin_start "${PSTART[@]}"
 wgnet_create pnet -o wgvsock.transport=udp >/dev/null || die "network create failed: $(tail -5 "$PL_LOG")"
 
 # httpd PORT...: a busybox httpd on each container port, page = "hello PORT"
@@ -135,7 +137,7 @@ check "15353/udp closed after rm -f" eval "! listening 15353 u"
 # --- the plugin killed and restarted: the running container's port works again -
 kill -9 "$PL_PID"; wait "$PL_PID" 2>/dev/null; PL_PID=
 check "18080 closed while the plugin is down" bash -c "! ip netns exec $E2E_NS curl -s --max-time 2 http://127.0.0.1:18080/"
-plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+plugin_start "${PSTART[@]}"
 check "after the restart 18080 listens again" wait_for 10 listening 18080
 check "after the restart 127.0.0.1:18081 listens again" listening 18081
 check "docker stop web after the restart" dk stop -t 1 web >/dev/null
