@@ -123,6 +123,8 @@ int attest_signer_load(const char *chain_pem_file, const char *key_pem_file,
 void attest_signer_free(struct attest_signer *s);
 /* The test attester's PCRs: PCR0..15, 48 zero bytes each (as a debug-mode
  * enclave reports them). */
+/* Report pcr0 instead of zeros (tests: "another enclave image"). */
+int attest_signer_set_pcr0(struct attest_signer *s, const uint8_t pcr0[48]);
 int attest_signer_sign(const struct attest_signer *s, const struct attest_request *req,
                        uint64_t timestamp_ms, uint8_t **out, size_t *out_len);
 

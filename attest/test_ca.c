@@ -7,7 +7,8 @@
  * Certificates mirror genuine ones where verifiers care: EC P-384 keys,
  * ECDSA-SHA384 signatures, a CA root with keyCertSign, and a leaf WITHOUT
  * an Authority Key Identifier (as AWS issues them).  The test attester
- * reports PCR0..15 as 48 zero bytes, as a debug-mode enclave does. */
+ * reports PCR0..15 as 48 zero bytes, as a debug-mode enclave does (PCR0
+ * can be set, so tests can play "another image"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,7 +33,14 @@ struct attest_signer {
     uint8_t *leaf; size_t leaf_len;                     /* DER */
     uint8_t *chain[ATTEST_CABUNDLE_MAX]; size_t chain_len[ATTEST_CABUNDLE_MAX];
     size_t n_chain;                                     /* root first */
+    uint8_t pcr0[TEST_PCR_LEN];                         /* zeros unless overridden */
 };
+
+int attest_signer_set_pcr0(struct attest_signer *s, const uint8_t pcr0[48])
+{
+    memcpy(s->pcr0, pcr0, TEST_PCR_LEN);
+    return 0;
+}
 
 static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -223,6 +231,7 @@ int attest_signer_sign(const struct attest_signer *s, const struct attest_reques
     };
     for (int i = 0; i < TEST_PCRS; i++)
         spec.pcr[i] = zeros;
+    spec.pcr[0] = s->pcr0;
     for (size_t i = 0; i < s->n_chain; i++)
         spec.cabundle[i] = (struct attest_bytes){ s->chain[i], s->chain_len[i] };
     return attest_doc_build(&spec, s->key, out, out_len);

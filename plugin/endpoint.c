@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "plugin/attested_hub.h"
 #include "plugin/endpoint.h"
 #include "plugin/fdbudget.h"
 #include "plugin/forward.h"
@@ -196,6 +197,11 @@ int ep_make_device(struct plugin *p, const struct pl_endpoint *ep, struct net_co
     dc.n_peers = 1;
     dc.peers = &peer;
     memcpy(peer.public_key, cfg->peer_key, KD_KEY_LEN);
+    /* An attested hub (Join, or adoption after a plugin restart):
+     * provisioned and verified before the device exists or is adopted, so
+     * no packet reaches a hub that failed a check. */
+    if (cfg->attest.mode != NET_ATTEST_OFF && ah_join(p, ep->net_id, cfg, peer.public_key, err))
+        goto out;
     peer.has_endpoint = true;
     peer.endpoint = cfg->peer;
     peer.has_persistent_keepalive = true;
@@ -455,6 +461,7 @@ int ep_delete(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     } else if (e) {
         ep_forget(p, e);
         pl_info("endpoint %.12s deleted", ep_id);
+        ah_endpoint_gone(p, net_id);       /* an attested hub drops the peer */
     } else {
         /* Forgotten at start-up while its container was stopping: Leave
          * has given its interface back to us since. */

@@ -25,6 +25,14 @@ int plugin_engine_resolve(const struct plugin *p, struct net_config *cfg, char e
     cfg->engine = TUNNEL_WGCORE;
     if (cfg->transport != WG_TRANSPORT_UDP || cfg->engine_opt == TUNNEL_WGCORE)
         return 0;     /* options.c refused kernel with another transport */
+    /* An attested hub's key can change (re-attestation after its restart),
+     * and only wgcore devices take a new peer while running. */
+    if (cfg->attest.mode != NET_ATTEST_OFF) {
+        if (cfg->engine_opt == TUNNEL_KERNEL)
+            return net_fail(err, "wgvsock.engine=kernel cannot follow a re-attested hub's new "
+                        "key; use wgvsock.engine=auto or wgcore with wgvsock.attest");
+        return 0;
+    }
     ret = kernel_probe(p);
     if (ret) {
         if (cfg->engine_opt == TUNNEL_KERNEL)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/attested_hub.h"
 #include "plugin/log.h"
 #include "plugin/network.h"
 #include "plugin/publish.h"
@@ -27,7 +28,8 @@ int network_create(struct plugin *p, const json_t *req, json_t **resp, char err[
     if (!cfg)
         return net_fail(err, "out of memory");
     if (net_config_parse(cfg, req, p->seed_file, true, err) ||
-        plugin_engine_resolve(p, cfg, err)) {
+        plugin_engine_resolve(p, cfg, err) ||
+        ah_network_check(p, id, cfg, err)) {       /* an attested hub must attest now */
         net_config_wipe(cfg);
         free(cfg);
         return -1;

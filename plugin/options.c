@@ -455,12 +455,13 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
             if (!strcmp(key, opt_names[i].name) ||
                 (opt_names[i].alias && !strcmp(key, opt_names[i].alias)))
                 known = true;
-        if (!known)
+        if (!known && !net_attest_is_option(key))
             return net_fail(err, "unknown option %s; known options are wgvsock.transport, "
                         "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
                         "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
-                        "wgvsock.allowed-ips, wgvsock.stream-crc, wgvsock.engine (see "
-                        "docs/OPTIONS.md)", key);
+                        "wgvsock.allowed-ips, wgvsock.stream-crc, wgvsock.engine, wgvsock.attest, "
+                        "wgvsock.attest-root, wgvsock.attest-pcr0..8, wgvsock.provision-port "
+                        "(see docs/OPTIONS.md)", key);
     }
     for (i = 0; i < O__COUNT; i++)
         if (get_opt(generic, (enum opt_id)i, &val[i], err))
@@ -528,11 +529,15 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         return net_fail(err, "wgvsock.peer: '%s' does not match wgvsock.transport=%s",
                     cfg->peer_text, wg_transport_name(cfg->transport));
 
-    /* peerkey */
-    if (!val[O_PEERKEY] || !*val[O_PEERKEY])
+    /* peerkey: optional for an attested hub (its attested key is used; if
+     * given, it must match) */
+    if (net_attest_parse(&cfg->attest, generic, err))
+        return -1;
+    cfg->attest.peerkey_given = val[O_PEERKEY] && *val[O_PEERKEY];
+    if (!cfg->attest.peerkey_given && cfg->attest.mode == NET_ATTEST_OFF)
         return net_fail(err, "missing option wgvsock.peerkey: the hub's WireGuard public key "
-                    "(wg pubkey < hub.key)");
-    if (kd_key_from_b64(cfg->peer_key, val[O_PEERKEY]))
+                    "(wg pubkey < hub.key), or wgvsock.attest to learn it from the hub");
+    if (cfg->attest.peerkey_given && kd_key_from_b64(cfg->peer_key, val[O_PEERKEY]))
         return net_fail(err, "wgvsock.peerkey: not a WireGuard public key (expected 44 "
                     "characters of base64, as printed by wg pubkey)");
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "keyderive/keyderive.h"
+#include "plugin/attest_opts.h"
 #include "plugin/error.h"
 #include "plugin/tunnel.h"        /* enum tunnel_engine */
 #include "wgcore/wgcore.h"
@@ -68,6 +69,7 @@ struct net_config {
     char gateway6[NET_ADDR_TEXT_MAX];
     size_t n_pools;                           /* every IPv4Data/IPv6Data Pool */
     struct wg_allowedip pools[NET_POOLS_MAX];
+    struct net_attest attest;                 /* wgvsock.attest*: an attested, provisioned hub */
 };
 
 /* Fills *cfg from a CreateNetwork request object (its "Options", "IPv4Data"

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "plugin/attested_hub.h"
 #include "plugin/plugin.h"
 
 int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
@@ -44,6 +45,8 @@ void plugin_destroy_devices(struct plugin *p)
     void *devs[DESTROY_BATCH];
     struct destroy_job jobs[DESTROY_BATCH];
     size_t n;
+
+    ah_stop();          /* the attested-hub refresher touches devices too */
 
     do {
         n = state_take_devices(p->state, NULL, false, devs, DESTROY_BATCH);

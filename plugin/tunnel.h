@@ -55,6 +55,10 @@ struct tunnel_ops {
     /* Optional: destroys the device named ifname that an earlier run of the
      * plugin left, if there is one and it is engine's. */
     void (*destroy_stale)(void *ctx, enum tunnel_engine engine, const char *ifname);
+    /* Optional (NULL: not supported): apply a configuration to a running
+     * device, e.g. a re-attested hub's new key.  0 or -1 + err. */
+    int (*apply)(void *ctx, void *dev, const struct wg_device_config *config,
+                 char err[NET_ERR_MAX]);
 };
 
 extern const struct tunnel_ops tunnel_wgcore_ops;

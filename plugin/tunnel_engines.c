@@ -71,10 +71,21 @@ static void engines_destroy_stale(void *ctx, enum tunnel_engine engine, const ch
         ops->destroy_stale(NULL, engine, ifname);
 }
 
+static int engines_apply(void *ctx, void *dev, const struct wg_device_config *config,
+                         char err[NET_ERR_MAX])
+{
+    struct engine_dev *box = dev;
+
+    if (!box->ops->apply)
+        return net_fail(err, "this engine cannot reconfigure a running device");
+    return box->ops->apply(NULL, box->dev, config, err);
+}
+
 const struct tunnel_ops tunnel_engines_ops = {
     .create = engines_create,
     .destroy = engines_destroy,
     .probe = engines_probe,
     .release = engines_release,
     .destroy_stale = engines_destroy_stale,
+    .apply = engines_apply,
 };

@@ -100,8 +100,18 @@ static void wgcore_release(void *ctx, void *dev)
     wg_device_detach(dev);
 }
 
+static int wgcore_apply(void *ctx, void *dev, const struct wg_device_config *config,
+                        char err[NET_ERR_MAX])
+{
+    int ret = wg_device_apply(dev, config);
+    if (ret)
+        snprintf(err, NET_ERR_MAX, "cannot configure %s: %s", wg_device_ifname(dev), strerror(-ret));
+    return ret ? -1 : 0;
+}
+
 const struct tunnel_ops tunnel_wgcore_ops = {
     .create = wgcore_create,
     .destroy = wgcore_destroy,
     .release = wgcore_release,
+    .apply = wgcore_apply,
 };

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "attest/attest.h"
+#include "attest/hex.h"
 #include "provision/hub.h"
 #include "provision/hub_addr.h"
 #include "provision/io.h"
@@ -50,6 +51,19 @@ int prov_hub_parse_attest(const char *spec, struct prov_hub_params *p, const cha
         rc = attest_signer_load(chain, key, &p->signer, why);
         if (rc == 0)
             p->attester = PROV_ATTEST_TEST;
+        /* Tests only: the test attester claims another image. */
+        const char *pcr0 = getenv("WGVSOCK_TEST_PCR0");
+        uint8_t v[48];
+        if (rc == 0 && pcr0 && *pcr0) {
+            if (hex_decode(pcr0, v, sizeof(v)) == (int)sizeof(v))
+                attest_signer_set_pcr0(p->signer, v);
+            else {
+                *why = "WGVSOCK_TEST_PCR0 is not 96 hex digits";
+                attest_signer_free(p->signer);
+                p->signer = NULL;
+                rc = -EINVAL;
+            }
+        }
     }
     free(chain);
     return rc;

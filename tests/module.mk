@@ -16,5 +16,5 @@ $(BUILD)/tests/unit/test_attest_%: $(BUILD)/obj/tests/unit/test_attest_%.o $(ATT
 	$(UNIT_LINK)
 $(BUILD)/tests/unit/test_prov_%: $(BUILD)/obj/tests/unit/test_prov_%.o $(PROVISION_OBJS) $(ATTEST_OBJS) $(WGCORE_OBJS)
 	$(UNIT_LINK)
-$(BUILD)/tests/unit/test_plugin_%: $(BUILD)/obj/tests/unit/test_plugin_%.o $(PLUGIN_OBJS) $(WGCORE_OBJS) $(KEYDERIVE_OBJS)
+$(BUILD)/tests/unit/test_plugin_%: $(BUILD)/obj/tests/unit/test_plugin_%.o $(PLUGIN_OBJS) $(WGCORE_OBJS) $(KEYDERIVE_OBJS) $(PROVISION_OBJS) $(ATTEST_OBJS)
 	$(UNIT_LINK)

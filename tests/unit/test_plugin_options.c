@@ -472,6 +472,51 @@ static int teardown(void **state)
     return system(cmd);
 }
 
+/* wgvsock.attest*: peerkey optional with attestation, every option checked. */
+static void test_attest_options(void **state)
+{
+#define ABASE "wgvsock.transport=tcp", "wgvsock.peer=127.0.0.1:51820", "wgvsock.seed=" SEED
+#define PCR48 "000000000000000000000000000000000000000000000000" \
+              "000000000000000000000000000000000000000000000000"
+    assert_int_equal(PARSE(ABASE, "wgvsock.attest=nitro"), 0);
+    assert_int_equal(cfg.attest.mode, NET_ATTEST_NITRO);
+    assert_false(cfg.attest.peerkey_given);
+    assert_int_equal(cfg.attest.root[0], 0);                     /* the pinned AWS root */
+    assert_int_equal(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.peerkey=" PEERKEY,
+                           "wgvsock.attest-pcr0=" PCR48, "wgvsock.attest-pcr8=" PCR48,
+                           "wgvsock.provision-port=7000"), 0);
+    assert_true(cfg.attest.peerkey_given);
+    assert_int_equal(cfg.attest.pcr_len[0], 48);
+    assert_int_equal(cfg.attest.pcr_len[8], 48);
+    assert_int_equal(cfg.attest.pcr_len[1], 0);
+    assert_int_equal(cfg.attest.provision_port, 7000);
+    assert_int_equal(PARSE(ABASE, "wgvsock.attest=none"), 0);
+    assert_int_equal(cfg.attest.mode, NET_ATTEST_NONE);
+    assert_int_equal(PARSE(BASE, "wgvsock.seed=" SEED), 0);
+    assert_int_equal(cfg.attest.mode, NET_ATTEST_OFF);
+    expect_err(PARSE(ABASE), "missing option wgvsock.peerkey");
+    expect_err(PARSE(ABASE, "wgvsock.attest=yes"), "not nitro, test or none");
+    expect_err(PARSE(ABASE, "wgvsock.attest=test"), "needs wgvsock.attest-root");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.attest-root=relative.pem"),
+               "absolute path");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.attest-root=/nonexistent.pem"),
+               "absolute path");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.attest-pcr0=00"), "96 hex digits");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.attest-pcr0=" PCR48 "zz"),
+               "96 hex digits");
+    expect_err(PARSE(ABASE, "wgvsock.attest=none", "wgvsock.attest-pcr0=" PCR48),
+               "needs wgvsock.attest=nitro or test");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.attest-pcr0=" PCR48),
+               "needs wgvsock.attest=nitro or test");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.attest-pcr9=" PCR48),
+               "unknown option wgvsock.attest-pcr9");
+    expect_err(PARSE(ABASE, "wgvsock.attest=nitro", "wgvsock.provision-port=0"), "not a port");
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.provision-port=7000"),
+               "needs wgvsock.attest");
+#undef ABASE
+#undef PCR48
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_internal_and_ipv6),
         cmocka_unit_test(test_ipam_errors),
         cmocka_unit_test(test_malformed_shapes),
+        cmocka_unit_test(test_attest_options),
         cmocka_unit_test(test_string_booleans),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -77,6 +77,7 @@ static void usage(FILE *f)
         "Environment:\n"
         "  LOG_LEVEL=LEVEL        debug, verbose (or info), error (default) or silent\n"
         "  WGVSOCK_NETWORK=NET    the network when -n is not given (for wg-quick)\n"
+        "  WGVSOCK_TEST_PCR0=HEX  --attest test: report this PCR0 (tests only)\n"
         "  WGVSOCK_STREAM_CRC=0|1 0 is --no-crc; 1 or unset: CRC (other values exit 2)\n"
         "  WG_PROCESS_FOREGROUND=1  same as -f\n"
         "  WGVSOCK_WORKERS=N      crypto worker threads (default: online CPUs, at most\n"
