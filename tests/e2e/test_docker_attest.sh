@@ -9,7 +9,8 @@
 # containers join, the hub learns exactly their derived keys through
 # provisioning, traffic flows both ways; one container leaves and its peer
 # goes; the hub restarts (new key) and the remaining container recovers
-# through re-attestation.  Then failures, each making `docker run` fail
+# through re-attestation; on tcp the plugin restarts and adopts it after
+# attesting the hub again.  Then failures, each making `docker run` fail
 # with a message naming the check and no packet reaching the hub: a hub
 # claiming another PCR0, a hub signed by an untrusted CA; and network
 # create refusing a wrong PCR and a wrong wgvsock.peerkey.
@@ -78,7 +79,7 @@ for transport in tcp udp; do
         sh -c "ip -n $E2E_NS -4 addr show $HIF | grep -q 'inet $gw/24'"
     dk run -d --name a$n --network $net busybox sleep 600 >/dev/null || fail "$transport: docker run a$n: $(tail -5 "$PL_LOG")"
     dk run -d --name b$n --network $net busybox sleep 600 >/dev/null || fail "$transport: docker run b$n: $(tail -5 "$PL_LOG")"
-    IPA=$(ct_ip a$n $net) IPB=$(ct_ip b$n $net)
+    IPA=$(ct_ip a$n $net) IPB=$(ct_ip b$n $net) EPA=$(ct_epid a$n $net)
     want=$(printf '%s\n' "$(derived "$IPA")" "$(derived "$IPB")" | sort | tr '\n' ' ' | sed 's/ $//')
     check "$transport: the hub learnt exactly the two containers' keys" test "$(hub_peers "$HIF")" = "$want"
     check "$transport: a$n pings the hub" dk exec a$n ping -c 2 -w 15 $gw
@@ -97,6 +98,18 @@ for transport in tcp udp; do
     check "$transport: the restarted hub has a new key" test "$KEY1" != "$KEY2"
     check "$transport: a$n recovers through the re-attested hub" wait_for 40 "$DK_CLI" -H "$DOCKER_HOST" exec a$n ping -c 1 -w 2 $gw
     check "$transport: plugin logged the re-attestation" grep -q "hub re-attested with a new key" "$PL_LOG"
+    if [ "$transport" = tcp ]; then
+        # The plugin restarts: a$n's tunnel is adopted, and only after the
+        # hub attested again (the adoption provisions it first).
+        applied=$(grep -c "applied offer" "$E2E_TMP/hub-$H.log")
+        plugin_stop now
+        plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE" WGVSOCK_PROVISION_KEY_FILE="$PROV_KEY" \
+            WGVSOCK_PROVISION_INTERVAL=2
+        check "$transport: plugin restart: a$n adopted" wait_for 30 grep -q "endpoint ${EPA:0:12} adopted" "$PL_LOG"
+        check "$transport: plugin restart: the hub was provisioned again" \
+            test "$(grep -c "applied offer" "$E2E_TMP/hub-$H.log")" -gt "$applied"
+        check "$transport: plugin restart: a$n still reaches the hub" wait_for 30 "$DK_CLI" -H "$DOCKER_HOST" exec a$n ping -c 1 -w 2 $gw
+    fi
     dk rm -f a$n >/dev/null
 done
 
