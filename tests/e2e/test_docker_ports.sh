@@ -8,8 +8,7 @@
 # EndpointOperInfo, a second container asking for a port in use (fails
 # clearly, the first keeps working), stop/rm freeing the ports at once, and
 # a plugin killed with -9 and restarted re-opening the ports of a running
-# container (listening again; serving again needs the container's tunnel to
-# survive the restart, issue 9).
+# container (whose tunnel outlived the plugin) from its state.
 # engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
@@ -140,6 +139,8 @@ check "18080 closed while the plugin is down" bash -c "! ip netns exec $E2E_NS c
 plugin_start "${PSTART[@]}"
 check "after the restart 18080 listens again" wait_for 10 listening 18080
 check "after the restart 127.0.0.1:18081 listens again" listening 18081
+check "after the restart 18080 serves again" wait_for 10 fetch_is http://127.0.0.1:18080/ "hello 80"
+check "after the restart [::1]:18082 serves again" fetch_is 'http://[::1]:18082/' "hello 80"
 check "docker stop web after the restart" dk stop -t 1 web >/dev/null
 check "18080 closed after stop" eval "! listening 18080"
 
@@ -149,5 +150,7 @@ check "no state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_st
 left=$(in_ns ss -Hltnu | grep -c wgvsock-plugin || true)
 check "the plugin listens on no port any more" test -z "$(in_ns ss -Hltunp | grep wgvsock-plugin)"
 check "plugin alive" proc_alive "$PL_PID"
+plugin_stop now
+check "no sanitizer report in the plugin log (make asan)" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error' '$PL_LOG'"
 [ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 60 "$PL_LOG"; }
 e2e_finish
