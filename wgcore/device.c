@@ -37,6 +37,7 @@
 #include "wgcore/thread.h"
 #include "wgcore/transport.h"
 #include "wgcore/tun.h"
+#include "wgcore/handshake_queue.h"
 #include "wgcore/workers.h"
 
 #define TX_INFLIGHT 4
@@ -57,6 +58,7 @@ struct wg_device {
     struct wg_workers *workers;
     struct wg_transport *transport;
     struct wg_proto *proto;
+    struct wg_hsq *hsq;                 /* handshake messages, off the RX path */
     struct wg_control *control;
 
     pthread_mutex_t cfg_lock;           /* apply: bind + proto apply as one */
@@ -138,6 +140,12 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
 
         if (!msgs[i].len || msgs[i].len > WG_MAX_MESSAGE)
             continue;
+        /* Diffie-Hellman belongs to the handshake thread; a full queue
+         * drops the message (load shedding, as the kernel). */
+        if (wg_hsq_is_handshake(msgs[i].data, msgs[i].len)) {
+            (void)wg_hsq_push(dev->hsq, &msgs[i].ep, msgs[i].data, msgs[i].len);
+            continue;
+        }
         memcpy(p->head, msgs[i].data, msgs[i].len);
         p->off = 0;
         p->len = msgs[i].len;
@@ -164,6 +172,22 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
         set_gone(dev, "interface deleted");
 out:
     pthread_mutex_unlock(&dev->rx_lock);
+}
+
+/* ---- handshake thread (handshake_queue.c) ---- */
+
+static void dev_handshakes(void *ctx, struct wg_pkt *pkts, unsigned n)
+{
+    struct wg_device *dev = ctx;
+
+    if (stopping(dev))
+        return;
+    /* rx_prepare does all of a handshake message's work (nothing to open,
+     * nothing for the TUN); replies go out through dev_emit. */
+    wg_proto_rx_prepare(dev->proto, pkts, n, wg_now());
+    for (unsigned i = 0; i < n; i++)
+        if (pkts[i].authenticated)
+            wg_transport_trust(dev->transport, &pkts[i].ep);
 }
 
 /* ---- TX thread ---- */
@@ -380,6 +404,8 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     if ((err = wg_proto_create(&io, &dev->proto)))
         goto fail;
     wg_proto_set_mtu(dev->proto, mtu);     /* padding never beyond the MTU */
+    if ((err = wg_hsq_create(dev_handshakes, dev, &dev->hsq)))
+        goto fail;
     dev->mtu = mtu;
     dev->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (dev->stop_efd < 0) {
@@ -426,9 +452,14 @@ static void device_free(struct wg_device *dev, bool keep_tun)
         (void)!write(dev->stop_efd, &one, sizeof(one));
     if (dev->tx_started)
         pthread_join(dev->tx_thread, NULL);
+    /* The handshake thread sends through the transport: stopped first (a
+     * receive thread may still push: dropped), freed once those are gone. */
+    wg_hsq_stop(dev->hsq);
     /* Joins the receive threads: no dev_rx or emit after this. */
     wg_transport_destroy(dev->transport);
     dev->transport = NULL;
+    wg_hsq_destroy(dev->hsq);
+    dev->hsq = NULL;
     if (dev->proto)
         wg_proto_destroy(dev->proto);
     if (dev->tun.persist && !keep_tun && wg_tun_set_persist(&dev->tun, false))

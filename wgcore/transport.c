@@ -72,6 +72,12 @@ unsigned wg_transport_send(struct wg_transport *t, const struct wg_msg *msgs, un
     return sent;
 }
 
+void wg_transport_trust(struct wg_transport *t, const struct wg_sockaddr *ep)
+{
+    if (t && t->ops->trust)
+        t->ops->trust(t, ep);
+}
+
 void wg_transport_destroy(struct wg_transport *t)
 {
     if (t)

@@ -60,6 +60,10 @@ uint16_t wg_transport_port(const struct wg_transport *t);   /* bound port, 0 if 
 /* Send a batch; returns how many were accepted (the rest dropped, as a
  * datagram network would).  Stream transports dial on demand. */
 unsigned wg_transport_send(struct wg_transport *t, const struct wg_msg *msgs, unsigned n);
+/* The engine authenticated a message from ep outside the rx callback (on
+ * its handshake thread): a stream transport trusts that connection from now
+ * on, as if wg_msg.authenticated had been set.  A no-op for UDP.  Any thread. */
+void wg_transport_trust(struct wg_transport *t, const struct wg_sockaddr *ep);
 void wg_transport_destroy(struct wg_transport *t);
 
 #endif

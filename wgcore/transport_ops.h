@@ -13,6 +13,7 @@ struct wg_transport_ops {
     uint16_t (*port)(const struct wg_transport *t);
     unsigned (*send)(struct wg_transport *t, const struct wg_msg *msgs, unsigned n);
     void (*destroy)(struct wg_transport *t);
+    void (*trust)(struct wg_transport *t, const struct wg_sockaddr *ep);    /* optional */
 };
 
 /* Embedded first in every implementation's own struct. */

@@ -84,6 +84,7 @@
 #define STREAM_AUTH_TIMEOUT_MS 15000u
 #define STREAM_ACCEPT_PAUSE_MS 200          /* out of fds and nothing to evict */
 #define STREAM_TRIM_EVERY 64                /* freed connections between malloc_trim()s */
+#define STREAM_TRUST_QUEUE 256              /* wg_transport_trust calls between epoll rounds */
 #define STREAM_HASH_BUCKETS 256
 #define STREAM_READS_PER_EVENT 8            /* fairness between busy connections */
 #define STREAM_VSOCK_BUFSIZE (1u << 20)
@@ -148,6 +149,9 @@ struct stream_transport {
     unsigned n_timed;       /* connections with a deadline (DIALING/BACKOFF) */
     bool sweep;             /* a sender marked a connection broken */
     struct conn *buckets[STREAM_HASH_BUCKETS];
+    /* from wg_transport_trust (written under lock, n_trust peeked without) */
+    struct wg_sockaddr trust_q[STREAM_TRUST_QUEUE];
+    unsigned n_trust;
     uint64_t rng;
     /* epoll thread only */
     struct conn *untrusted_head, *untrusted_tail;
@@ -1023,6 +1027,37 @@ static int untrusted_timers(struct stream_transport *t)
     return next <= now ? 0 : (int)(next - now);
 }
 
+/* Connections the engine's handshake thread vouched for (epoll thread). */
+static void apply_trust(struct stream_transport *t)
+{
+    pthread_mutex_lock(&t->lock);
+    for (unsigned i = 0; i < t->n_trust; i++) {
+        struct conn *c = conn_find(t, &t->trust_q[i]);
+
+        if (c && !c->dead && !c->trusted) {
+            untrusted_del(t, c);
+            log_conn(WG_LOG_VERBOSE, "authenticated (handshake)", c, 0);
+        }
+    }
+    __atomic_store_n(&t->n_trust, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void stream_trust(struct wg_transport *base, const struct wg_sockaddr *ep)
+{
+    struct stream_transport *t = (struct stream_transport *)base;
+
+    pthread_mutex_lock(&t->lock);
+    /* Full: the connection may time out untrusted and is redialled; only
+     * a burst of more handshakes than this per epoll round gets here. */
+    if (t->n_trust < STREAM_TRUST_QUEUE) {
+        t->trust_q[t->n_trust] = *ep;
+        __atomic_store_n(&t->n_trust, t->n_trust + 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&t->lock);
+    wake(t);
+}
+
 static int earlier(int a, int b)
 {
     if (a < 0)
@@ -1064,6 +1099,8 @@ static void *stream_thread(void *arg)
             timeout = run_timers(t);
         else
             timeout = -1;
+        if (__atomic_load_n(&t->n_trust, __ATOMIC_RELAXED))
+            apply_trust(t);
         timeout = earlier(timeout, untrusted_timers(t));
         /* Freed only now: later events of this batch may name them. */
         while (t->dead) {
@@ -1267,6 +1304,7 @@ static const struct wg_transport_ops stream_ops = {
     .port = stream_port,
     .send = stream_send,
     .destroy = stream_destroy,
+    .trust = stream_trust,
 };
 
 int wg_transport_stream_create(const struct wg_transport_params *p, struct wg_transport **out)

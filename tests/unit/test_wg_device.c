@@ -603,7 +603,7 @@ static void thread_sigblk(const char *tid, char out[32])
 }
 
 struct thread_census {
-    unsigned tx, crypt, udp_rx, stream, ctl;
+    unsigned tx, crypt, udp_rx, stream, ctl, handshake;
     unsigned other_wg;          /* wg-* with a name we don't know */
     unsigned unblocked;         /* wg-* whose mask is not "everything" */
 };
@@ -639,6 +639,8 @@ static void thread_census(const char *all_blocked, struct thread_census *c, bool
             c->udp_rx++;
         else if (!strcmp(comm, "wg-stream"))
             c->stream++;
+        else if (!strcmp(comm, "wg-handshake"))
+            c->handshake++;
         else if (!strcmp(comm, "wg-ctl"))
             c->ctl++;
         else
@@ -686,7 +688,8 @@ static void test_threads_named_no_signals(void **state)
     /* Threads name themselves as they start: give them a moment. */
     for (int i = 0; i < 200; i++) {
         thread_census(all_blocked, &c, false);
-        if (c.tx >= 3 && c.udp_rx >= 2 && c.stream >= 1 && c.ctl >= 1 && c.crypt >= n_crypt)
+        if (c.tx >= 3 && c.udp_rx >= 2 && c.stream >= 1 && c.ctl >= 1 && c.crypt >= n_crypt &&
+            c.handshake >= 3)
             break;
         usleep(10000);
     }
@@ -695,6 +698,7 @@ static void test_threads_named_no_signals(void **state)
     assert_true(c.udp_rx >= 2);
     assert_true(c.stream >= 1);
     assert_true(c.ctl >= 1);
+    assert_true(c.handshake >= 3);     /* one per device */
     assert_int_equal(c.crypt, n_crypt);
     assert_int_equal(c.other_wg, 0);
     assert_int_equal(c.unblocked, 0);
