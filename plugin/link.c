@@ -82,11 +82,12 @@ int link_create(const char *name, const char *kind, unsigned mtu)
     rtnl_link_set_name(link, name);
     if (mtu)
         rtnl_link_set_mtu(link, mtu);
+    /* libnl has no ops of its own for most kinds (wireguard included): it
+     * only records the name, and the kernel decides whether it knows it. */
     ret = rtnl_link_set_type(link, kind);
-    /* set_type fails only for a kind libnl has a module for and cannot
-     * load; the kernel is asked anyway (wireguard has none in libnl). */
-    (void)ret;
-    ret = link_errno(rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL));
+    if (ret == 0)
+        ret = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+    ret = link_errno(ret);
     rtnl_link_put(link);
     nl_socket_free(sk);
     return ret;

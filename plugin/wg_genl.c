@@ -93,7 +93,7 @@ static int genl_talk(struct genl *g, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
     for (;;) {
         n = mnl_socket_recvfrom(g->nl, g->buf, WG_GENL_BUF);
         if (n < 0)
-            return errno == ENOBUFS ? -ENOBUFS : -errno;
+            return -errno;
         ret = mnl_cb_run(g->buf, (size_t)n, seq, g->portid, cb, data);
         if (ret < 0)
             return errno ? -errno : -EIO;
