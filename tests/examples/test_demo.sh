@@ -5,7 +5,8 @@
 # show wg show, exit 0 and leave nothing: no process, no link, no listening
 # socket, no plugin or wg(8) socket, no temporary directory.  Then the same
 # with DEMO_KEEP=1 followed by the printed --cleanup command; and the clear
-# failures: not root, port taken (exit 1, nothing created).
+# failures: not root, port taken (exit 1, nothing created).  Last, with a
+# dockerd that already answers: used, and left running with its images.
 #
 # The demo runs in the test's network namespace and a private mount namespace
 # (a sysfs of that namespace with the cgroup hierarchies moved over, as
@@ -110,4 +111,26 @@ check "port taken: names the port ($(grep 'demo:' "$E2E_TMP/taken.log" | head -1
 check "port taken: no dockerd was started" bash -c "! grep -q 'starting one' '$E2E_TMP/taken.log'"
 kill_wait $TAKER 2
 nothing_left "after the failures" "$E2E_TMP/taken.log"
+
+# --- a dockerd already answers: the demo uses it and stops nothing of it -------
+# (tests/lib/docker.sh's dockerd, with the image busybox; the demo runs in
+# that dockerd's mount namespace, as on a host where both share one.)
+. "$(dirname "$0")/../lib/docker.sh"
+dk_start
+dk_busybox
+images=$(dk images -q | sort | tr '\n' ' ')
+nsenter --net="/run/netns/$E2E_NS" --mount="/proc/$DK_PID/ns/mnt" \
+    env DOCKER_HOST="$DOCKER_HOST" DOCKER_CONFIG="$DK/cli" WGVSOCK_BIN="$E2E_BIN" "$DEMO" >"$E2E_TMP/own.log" 2>&1
+rc=$?
+check "with a running dockerd: exit 0 (got $rc)" test $rc = 0 || sed 's/^/  own| /' "$E2E_TMP/own.log"
+check "it used the running dockerd" grep -q "Using the dockerd that answers" "$E2E_TMP/own.log"
+check "it used the existing busybox image" grep -q "Image busybox:latest is there" "$E2E_TMP/own.log"
+check "the page came through the published port" grep -q "Hello from a wgvsock container" "$E2E_TMP/own.log"
+check "that dockerd still runs" dk version
+check "no container left ($(dk ps -aq | tr '\n' ' '))" test -z "$(dk ps -aq)"
+check "no demo network left" bash -c "! $DK_CLI network inspect wgvsock-demo >/dev/null 2>&1"
+check "the images are those it had (busybox kept)" test "$(dk images -q | sort | tr '\n' ' ')" = "$images"
+check "no demo plugin socket left" test ! -e "$DK/plugins/wgvsock-demo.sock"
+check "no hub interface left" bash -c "! ip -n $E2E_NS link show wgdemohub >/dev/null 2>&1"
+check "no hub control socket left" test ! -e /run/wireguard/wgdemohub.sock
 e2e_finish
