@@ -164,12 +164,49 @@ static bool port_free(int type, uint16_t port)
     return ok;
 }
 
+static int udp_server(uint16_t port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* A new client sends word through the forwarder; the server sees it from
+ * the forwarder's flow socket and answers there; the client gets the answer
+ * from the published port. */
+static void udp_round_trip(int srv, uint16_t host_port, const char *word)
+{
+    struct sockaddr_in from;
+    socklen_t len = sizeof(from);
+    struct pollfd pfd = { .events = POLLIN };
+    char buf[32];
+    int c = connect_to(SOCK_DGRAM, host_port);
+    ssize_t n;
+
+    assert_true(c >= 0);
+    assert_int_equal(send(c, word, strlen(word), 0), (ssize_t)strlen(word));
+    pfd.fd = srv;
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    n = recvfrom(srv, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+    assert_int_equal(n, (ssize_t)strlen(word));
+    assert_int_equal(sendto(srv, buf, (size_t)n, 0, (struct sockaddr *)&from, len), n);
+    pfd.fd = c;
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_int_equal(recv(c, buf, sizeof(buf), 0), n);
+    assert_memory_equal(buf, word, (size_t)n);
+    close(c);
+}
+
 static void test_forwarder(void **state)
 {
     struct pm_binding b[2];
     char err[NET_ERR_MAX] = "";
     uint16_t target, busy_port;
-    int srv, busy, c, s;
+    int srv, busy, c, s, udp_srv;
     struct fwd *f;
     char buf[16];
 
@@ -200,10 +237,14 @@ static void test_forwarder(void **state)
         skip();
     assert_int_equal(fwd_publish(f, "ep1", "/proc/self/ns/net", "127.0.0.1", b, 1, err), 0);
     assert_int_equal(b[0].host_port, busy_port + 1);
-    /* Port 0: one from the ephemeral range. */
+    /* Port 0: one from the ephemeral range; UDP to a server on target. */
+    udp_srv = udp_server(target);
     b[1] = (struct pm_binding){ .proto = IPPROTO_UDP, .port = target, .host_ip = "127.0.0.1" };
     assert_int_equal(fwd_publish(f, "ep2", "/proc/self/ns/net", "127.0.0.1", &b[1], 1, err), 0);
     assert_true(b[1].host_port != 0);
+    udp_round_trip(udp_srv, b[1].host_port, "one");
+    udp_round_trip(udp_srv, b[1].host_port, "two");     /* another client: its own flow */
+    close(udp_srv);
 
     /* TCP round trip through the forwarder. */
     c = connect_to(SOCK_STREAM, b[0].host_port);
