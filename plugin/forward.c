@@ -1,6 +1,8 @@
-/* forward.c - the published-port data path (see forward.h).
+/* forward.c - the published-port forwarder (see forward.h): its thread, the
+ * commands other threads post (publish, unpublish, stop), the listening
+ * sockets on the host side; the relays themselves are forward_relay.c.
  *
- * Everything below runs on the forwarder's thread, except fwd_publish/
+ * Everything runs on the forwarder's thread, except fwd_publish/
  * fwd_unpublish/fwd_stop, which queue a command and wait for it.  Objects
  * closed while handling one epoll batch are only freed after the batch, so
  * a later event of the same batch never touches freed memory.
@@ -8,415 +10,34 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "plugin/forward.h"
+#include "plugin/forward_relay.h"
 #include "plugin/log.h"
-
-#define FWD_PIPE_SIZE (256 * 1024)
-#define FWD_KEY_MAX 129
-
-enum kind { K_WAKE, K_LISTEN, K_CONN_A, K_CONN_B, K_FLOW };
-
-struct handle {
-    enum kind kind;
-    void *obj;
-};
-
-struct pub;
-
-struct listener {
-    struct handle h;
-    struct pub *pub;
-    int fd;
-    struct pm_binding b;
-    bool paused;                /* out of fds: accept again at the next tick */
-    bool dead;
-    struct listener *next;
-};
-
-struct conn {                   /* a: the client (host side), b: the container */
-    struct handle ha, hb;
-    struct pub *pub;
-    int a, b;
-    int ab[2], ba[2];           /* pipes a->b and b->a */
-    size_t n_ab, n_ba;          /* bytes sitting in each pipe */
-    uint16_t port;              /* the container's, for messages */
-    bool connecting, a_eof, b_eof, b_shut, a_shut, dead;
-    struct conn *next;
-};
-
-struct flow {
-    struct handle h;
-    struct listener *l;
-    int fd;                     /* connected to the container's port */
-    struct sockaddr_storage client;
-    socklen_t client_len;
-    time_t last;
-    bool dead;
-    struct flow *next;
-};
-
-struct pub {
-    char key[FWD_KEY_MAX];
-    /* The container's network namespace.  Docker names the file at Join but
-     * creates it only when the container's process starts (after
-     * ProgramExternalConnectivity), so it is opened at the first use. */
-    char *netns_path;
-    int netns;
-    bool netns_warned;
-    struct in_addr target;
-    struct listener *ls;
-    struct conn *conns;
-    struct flow *flows;
-    struct pub *next;
-};
-
-enum cmd_type { CMD_PUBLISH, CMD_UNPUBLISH, CMD_STOP };
-
-struct cmd {
-    enum cmd_type type;
-    const char *key, *netns_path, *container_ip;
-    struct pm_binding *b;
-    size_t n;
-    char *err;
-    int ret;
-    bool done;
-    struct cmd *next;
-};
-
-struct fwd {
-    pthread_t thread;
-    int epfd, wakefd, host_netns;
-    struct handle wake;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct cmd *queue;
-    struct pub *pubs;
-    unsigned n_conns, n_flows;
-    struct conn *dead_conns;
-    struct flow *dead_flows;
-    struct listener *dead_ls;
-    bool stop;
-};
-
-static time_t now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* A socket of the container's network namespace: enter it, create, leave. */
-static int socket_in(struct fwd *f, struct pub *p, int type)
-{
-    int fd, saved;
-
-    if (p->netns < 0) {
-        p->netns = open(p->netns_path, O_RDONLY | O_CLOEXEC);
-        if (p->netns < 0) {
-            saved = errno;
-            if (!p->netns_warned)
-                pl_err("forwarder: cannot open the container's network namespace %s: %s%s",
-                       p->netns_path, strerror(saved), saved != ENOENT ? "" :
-                       " (the plugin must run in dockerd's mount namespace)");
-            p->netns_warned = true;
-            return -saved;
-        }
-    }
-    if (setns(p->netns, CLONE_NEWNET))
-        return -errno;
-    fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    saved = errno;
-    if (setns(f->host_netns, CLONE_NEWNET)) {
-        /* Staying in a container's namespace would open host ports there. */
-        pl_err("forwarder: cannot return to the host network namespace: %s", strerror(errno));
-        abort();
-    }
-    return fd < 0 ? -saved : fd;
-}
-
-static int ep_add(struct fwd *f, int fd, struct handle *h, uint32_t events)
-{
-    struct epoll_event ev = { .events = events, .data.ptr = h };
-
-    return epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-/* ---- TCP ---- */
-
-static void conn_close(struct fwd *f, struct conn *c, bool reset)
-{
-    if (c->dead)
-        return;
-    c->dead = true;
-    if (reset) {
-        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-        setsockopt(c->a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    }
-    close_fd(&c->a);
-    close_fd(&c->b);
-    close_fd(&c->ab[0]);
-    close_fd(&c->ab[1]);
-    close_fd(&c->ba[0]);
-    close_fd(&c->ba[1]);
-    for (struct conn **pp = &c->pub->conns; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    c->next = f->dead_conns;
-    f->dead_conns = c;
-    f->n_conns--;
-}
-
-/* Moves what it can from src to dst through the pipe p (holding *n bytes);
- * stops at EAGAIN on both sides.  -1 on a socket error. */
-static int pump(int src, int dst, int p[2], size_t *n, bool *src_eof, bool *dst_shut)
-{
-    for (;;) {
-        bool progress = false;
-        ssize_t r;
-
-        if (!*src_eof && *n < FWD_PIPE_SIZE) {
-            r = splice(src, NULL, p[1], NULL, FWD_PIPE_SIZE - *n,
-                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (r > 0) {
-                *n += (size_t)r;
-                progress = true;
-            } else if (r == 0) {
-                *src_eof = true;
-                progress = true;
-            } else if (errno != EAGAIN && errno != EINTR) {
-                return -1;
-            }
-        }
-        if (*n > 0) {
-            r = splice(p[0], NULL, dst, NULL, *n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (r > 0) {
-                *n -= (size_t)r;
-                progress = true;
-            } else if (r < 0 && errno != EAGAIN && errno != EINTR) {
-                return -1;
-            }
-        }
-        if (!progress)
-            break;
-    }
-    if (*src_eof && *n == 0 && !*dst_shut) {
-        shutdown(dst, SHUT_WR);
-        *dst_shut = true;
-    }
-    return 0;
-}
-
-static void conn_event(struct fwd *f, struct conn *c)
-{
-    if (c->dead)
-        return;
-    if (c->connecting) {
-        struct sockaddr_in peer;
-        socklen_t plen = sizeof(peer);
-        int err = 0;
-        socklen_t len = sizeof(err);
-
-        if (getsockopt(c->b, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-            pl_debug("forwarder: cannot connect to the container's port %u/tcp: %s",
-                     c->port, strerror(err ? err : errno));
-            conn_close(f, c, true);
-            return;
-        }
-        /* Not connected yet (the client's side fired first): the
-         * container's side reports EPOLLOUT when it is. */
-        if (getpeername(c->b, (struct sockaddr *)&peer, &plen))
-            return;
-        c->connecting = false;
-    }
-    if (pump(c->a, c->b, c->ab, &c->n_ab, &c->a_eof, &c->b_shut) ||
-        pump(c->b, c->a, c->ba, &c->n_ba, &c->b_eof, &c->a_shut)) {
-        conn_close(f, c, true);
-        return;
-    }
-    if (c->a_shut && c->b_shut)
-        conn_close(f, c, false);
-}
-
-static int new_pipe(int p[2])
-{
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
-        return -errno;
-    /* Bigger than the default 64 KiB; the kernel may cap it (pipe-max-size). */
-    fcntl(p[1], F_SETPIPE_SZ, FWD_PIPE_SIZE);
-    return 0;
-}
-
-static void tcp_accept(struct fwd *f, struct listener *l)
-{
-    for (;;) {
-        struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(l->b.port),
-                                   .sin_addr = l->pub->target };
-        struct conn *c;
-        int a = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-        if (a < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                pl_err("forwarder: port %u/tcp: %s; accepting again in a second", l->b.host_port,
-                       strerror(errno));
-                epoll_ctl(f->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-                l->paused = true;
-            }
-            return;     /* EAGAIN, or a connection that went away */
-        }
-        c = f->n_conns < FWD_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
-        if (!c) {
-            struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-            setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-            close(a);
-            pl_debug("forwarder: port %u/tcp: connection refused: %u connections open",
-                     l->b.host_port, f->n_conns);
-            continue;
-        }
-        c->a = a;
-        c->b = c->ab[0] = c->ab[1] = c->ba[0] = c->ba[1] = -1;
-        c->pub = l->pub;
-        c->port = l->b.port;
-        c->ha = (struct handle){ K_CONN_A, c };
-        c->hb = (struct handle){ K_CONN_B, c };
-        c->connecting = true;
-        c->next = l->pub->conns;
-        l->pub->conns = c;
-        f->n_conns++;
-        c->b = socket_in(f, l->pub, SOCK_STREAM);
-        if (c->b < 0 || new_pipe(c->ab) || new_pipe(c->ba) ||
-            (connect(c->b, (struct sockaddr *)&dst, sizeof(dst)) && errno != EINPROGRESS) ||
-            ep_add(f, c->a, &c->ha, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) ||
-            ep_add(f, c->b, &c->hb, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-            pl_debug("forwarder: port %u/tcp: cannot reach the container: %s", l->b.host_port,
-                     strerror(errno));
-            conn_close(f, c, true);
-        }
-    }
-}
-
-/* ---- UDP ---- */
-
-static void flow_close(struct fwd *f, struct flow *fl)
-{
-    if (fl->dead)
-        return;
-    fl->dead = true;
-    close_fd(&fl->fd);
-    for (struct flow **pp = &fl->l->pub->flows; *pp; pp = &(*pp)->next)
-        if (*pp == fl) {
-            *pp = fl->next;
-            break;
-        }
-    fl->next = f->dead_flows;
-    f->dead_flows = fl;
-    f->n_flows--;
-}
-
-static struct flow *flow_get(struct fwd *f, struct listener *l,
-                             const struct sockaddr_storage *from, socklen_t len)
-{
-    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(l->b.port),
-                               .sin_addr = l->pub->target };
-    struct flow *fl;
-
-    for (fl = l->pub->flows; fl; fl = fl->next)
-        if (fl->l == l && fl->client_len == len && !memcmp(&fl->client, from, len))
-            return fl;
-    if (f->n_flows >= FWD_FLOWS_MAX || !(fl = calloc(1, sizeof(*fl))))
-        return NULL;
-    fl->h = (struct handle){ K_FLOW, fl };
-    fl->l = l;
-    memcpy(&fl->client, from, len);
-    fl->client_len = len;
-    fl->next = l->pub->flows;
-    l->pub->flows = fl;
-    f->n_flows++;
-    fl->fd = socket_in(f, l->pub, SOCK_DGRAM);
-    if (fl->fd < 0 || connect(fl->fd, (struct sockaddr *)&dst, sizeof(dst)) ||
-        ep_add(f, fl->fd, &fl->h, EPOLLIN)) {
-        pl_debug("forwarder: port %u/udp: cannot reach the container: %s", l->b.host_port,
-                 strerror(errno));
-        flow_close(f, fl);
-        return NULL;
-    }
-    return fl;
-}
-
-static void udp_from_client(struct fwd *f, struct listener *l)
-{
-    static char buf[65536];
-
-    for (int i = 0; i < 64; i++) {     /* then let other sockets have a turn */
-        struct sockaddr_storage from;
-        socklen_t len = sizeof(from);
-        ssize_t r = recvfrom(l->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
-        struct flow *fl;
-
-        if (r < 0)
-            return;
-        fl = flow_get(f, l, &from, len);
-        if (!fl)
-            continue;
-        fl->last = now_s();
-        send(fl->fd, buf, (size_t)r, 0);
-    }
-}
-
-static void udp_from_container(struct fwd *f, struct flow *fl)
-{
-    static char buf[65536];
-
-    for (int i = 0; i < 64 && !fl->dead; i++) {
-        ssize_t r = recv(fl->fd, buf, sizeof(buf), 0);
-
-        if (r < 0) {
-            if (errno == EAGAIN)
-                return;
-            continue;   /* ECONNREFUSED: nothing listens yet; the client may retry */
-        }
-        fl->last = now_s();
-        sendto(fl->l->fd, buf, (size_t)r, 0, (struct sockaddr *)&fl->client, fl->client_len);
-    }
-}
 
 /* ---- publish / unpublish (on the forwarder's thread) ---- */
 
 static void pub_free(struct fwd *f, struct pub *p)
 {
     while (p->conns)
-        conn_close(f, p->conns, true);
+        relay_conn_close(f, p->conns, true);
     while (p->flows)
-        flow_close(f, p->flows);
+        relay_flow_close(f, p->flows);
     while (p->ls) {
         struct listener *l = p->ls;
         p->ls = l->next;
-        close_fd(&l->fd);
+        relay_close_fd(&l->fd);
         l->dead = true;
         l->next = f->dead_ls;
         f->dead_ls = l;
     }
-    close_fd(&p->netns);
+    relay_close_fd(&p->netns);
     free(p->netns_path);
     free(p);
 }
@@ -514,7 +135,7 @@ static int open_listener(struct fwd *f, struct pub *p, struct pm_binding *b, cha
     l->b = *b;
     l->next = p->ls;
     p->ls = l;
-    if (ep_add(f, fd, &l->h, EPOLLIN))
+    if (relay_epoll_add(f, fd, &l->h, EPOLLIN))
         return net_fail(err, "cannot watch host port %u: %s", b->host_port, strerror(errno));
     return 0;
 }
@@ -615,16 +236,16 @@ static void run_commands(struct fwd *f)
 
 static void tick(struct fwd *f)
 {
-    time_t now = now_s();
+    time_t now = relay_now();
 
     for (struct pub *p = f->pubs; p; p = p->next) {
         for (struct flow *fl = p->flows, *next; fl; fl = next) {
             next = fl->next;
             if (now - fl->last >= FWD_UDP_IDLE_S)
-                flow_close(f, fl);
+                relay_flow_close(f, fl);
         }
         for (struct listener *l = p->ls; l; l = l->next)
-            if (l->paused && !ep_add(f, l->fd, &l->h, EPOLLIN))
+            if (l->paused && !relay_epoll_add(f, l->fd, &l->h, EPOLLIN))
                 l->paused = false;
     }
 }
@@ -652,7 +273,7 @@ static void *fwd_thread(void *arg)
 {
     struct fwd *f = arg;
     struct epoll_event evs[64];
-    time_t last_tick = now_s();
+    time_t last_tick = relay_now();
 
     while (!f->stop) {
         int n = epoll_wait(f->epfd, evs, 64, 1000);
@@ -666,20 +287,20 @@ static void *fwd_thread(void *arg)
                 if (l->dead)
                     break;
                 if (l->b.proto == IPPROTO_TCP)
-                    tcp_accept(f, l);
+                    relay_tcp_accept(f, l);
                 else
-                    udp_from_client(f, l);
+                    relay_udp_from_client(f, l);
                 break;
             }
             case K_CONN_A:
-            case K_CONN_B: conn_event(f, h->obj); break;
-            case K_FLOW: udp_from_container(f, h->obj); break;
+            case K_CONN_B: relay_conn_event(f, h->obj); break;
+            case K_FLOW: relay_udp_from_container(f, h->obj); break;
             }
         }
         /* Only now: a later event of the batch may name a closed object. */
         reap(f);
-        if (now_s() != last_tick) {
-            last_tick = now_s();
+        if (relay_now() != last_tick) {
+            last_tick = relay_now();
             tick(f);
             reap(f);
         }
@@ -731,9 +352,9 @@ void fwd_unpublish(struct fwd *f, const char *key)
 
 static void fwd_free(struct fwd *f)
 {
-    close_fd(&f->epfd);
-    close_fd(&f->wakefd);
-    close_fd(&f->host_netns);
+    relay_close_fd(&f->epfd);
+    relay_close_fd(&f->wakefd);
+    relay_close_fd(&f->host_netns);
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->cond);
     free(f);
@@ -756,7 +377,7 @@ int fwd_start(struct fwd **out)
         ret = -errno;
         goto fail;
     }
-    if ((ret = ep_add(f, f->wakefd, &f->wake, EPOLLIN)))
+    if ((ret = relay_epoll_add(f, f->wakefd, &f->wake, EPOLLIN)))
         goto fail;
     if ((ret = -pthread_create(&f->thread, NULL, fwd_thread, f)))
         goto fail;
