@@ -47,6 +47,7 @@ struct adoption {
     struct adoptee *v;
     size_t n;
     struct stat own;            /* our namespace */
+    size_t namespaces;          /* visited by the scan */
     bool scan_failed;
     size_t next;                /* next to adopt (atomic) */
 };
@@ -107,6 +108,7 @@ static int scan_ns(void *ctx, int netns_fd)
     struct scan_ctx s = { a, netns_fd };
     int r = link_each_alias(netns_fd, EP_TAG_PREFIX, scan_link, &s);
 
+    a->namespaces++;
     /* A namespace whose last process just exited is gone anyway; anything
      * else means we may have missed an interface. */
     if (r && r != -EINVAL && r != -ENOENT) {
@@ -142,6 +144,11 @@ static void locate(struct adoption *a)
     r = netns_each(scan_ns, a);
     if (r) {
         pl_err("adopt: cannot scan the network namespaces: %s", strerror(-r));
+        a->scan_failed = true;
+    } else if (a->namespaces <= 1) {
+        /* A PID namespace of our own (a managed plugin without pidhost):
+         * "not found" would mean nothing. */
+        pl_err("adopt: no network namespace but ours is visible; nothing is deleted");
         a->scan_failed = true;
     }
 }

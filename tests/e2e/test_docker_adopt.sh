@@ -4,7 +4,8 @@
 # plugin is killed with SIGKILL and started again, five times: each time
 # every ping answers again within the plugin's down time + 3 s, the TCP
 # connections survive, wg0 keeps its ifindex and the hub handshakes with the
-# same keys.  Then a container is stopped while the plugin is down: the stop
+# same keys.  The same for SIGTERM followed by another binary (an upgrade).
+# Then a container is stopped while the plugin is down: the stop
 # is answered once the plugin is back and leaves nothing behind (state file,
 # control socket, interface).
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -46,6 +47,25 @@ for round in 1 2 3 4 5; do
     check "round $round: containers still running" test "$(dk ps -q | wc -l)" = 3
 done
 log "$(grep -c ' adopted: ' "$PL_LOG") adoptions in the plugin log"
+
+# An upgrade: SIGTERM, then another binary (a copy at another path).
+cp "$E2E_BIN/wgvsock-plugin" "$E2E_TMP/wgvsock-plugin-new"
+t_kill=$(now_ms)
+proc_kill -TERM "$PL_PID"; wait "$PL_PID" 2>/dev/null
+check "SIGTERM: the plugin says it leaves the interfaces" grep -q "interfaces stay for the next start" "$PL_LOG"
+for c in $CTS; do check "SIGTERM: $c still has wg0 ($(watch_ifindex "$c"))" test -n "$(watch_ifindex "$c")"; done
+watch_outage_begin $CTS
+since=$(date +%s)
+PL_BIN=$E2E_TMP/wgvsock-plugin-new plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+down=$(($(now_ms) - t_kill))
+watch_recovered "$t_kill" $((down + 3000)) $CTS
+log "upgrade: plugin down $down ms; pings back after (ms):$(for c in $CTS; do eval "printf ' %s=%s' $c \$WATCH_TOOK_$c"; done)"
+for c in $CTS; do
+    eval "took=\$WATCH_TOOK_$c"
+    check "upgrade: $c pings again $took ms after SIGTERM (plugin down $down ms)" test "$took" != never
+    watch_intact "$c" "$since"
+done
+check "the new binary runs" grep -q "wgvsock-plugin-new" "/proc/$PL_PID/cmdline"
 
 # A container stopped while the plugin is down.
 EP3=$(ct_epid c3 anet)

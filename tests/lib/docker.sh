@@ -213,9 +213,10 @@ plugin_start() {
     PL_SOCK=$DK/plugins/wgvsock.sock
     PL_LOG=$E2E_TMP/plugin.log
     # PL_WRAP: a command prefix inside the namespace (e.g. setpriv to drop
-    # capabilities as the systemd unit does).
+    # capabilities as the systemd unit does); PL_BIN: another binary (an
+    # upgrade).
     env LOG_LEVEL=${PL_LOG_LEVEL:-debug} "$@" ip netns exec "$E2E_NS" ${PL_WRAP:-} \
-        "$E2E_BIN/wgvsock-plugin" --socket "$PL_SOCK" --state-dir "$PL_STATE" >>"$PL_LOG" 2>&1 &
+        "${PL_BIN:-$E2E_BIN/wgvsock-plugin}" --socket "$PL_SOCK" --state-dir "$PL_STATE" >>"$PL_LOG" 2>&1 &
     PL_PID=$!
     e2e_defer "plugin_stop"
     wait_for 10 plugin_answers || { tail -n 20 "$PL_LOG"; die "plugin did not answer on $PL_SOCK"; }
