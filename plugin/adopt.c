@@ -176,21 +176,43 @@ static void finish(struct plugin *p, const char *id, void *dev, const char *ifna
     }
 }
 
+/* Looks for t's interface again (libnetwork moved it since the scan). */
+static bool relocate(struct adoption *a, struct adoptee *t)
+{
+    struct adoption one = { .p = a->p, .v = t, .n = 1, .own = a->own };
+
+    if (t->netns_fd >= 0)
+        close(t->netns_fd);
+    t->netns_fd = -1;
+    t->twice = false;
+    locate(&one);
+    return t->netns_fd >= 0 && !t->twice &&
+           (!t->local || (t->link.flags & IFF_UP));
+}
+
+#define ADOPT_TRIES 3
+
 static void adopt_one(struct adoption *a, struct adoptee *t)
 {
     struct plugin *p = a->p;
     struct net_config *cfg;
     char err[NET_ERR_MAX];
     void *dev = NULL;
+    int tries = 0;
 
     state_lock(p->state);
     cfg = ep_copy_net_config(p, t->ep.net_id);
     state_unlock(p->state);
+    /* The interface can move between the scan and the attach (a Join
+     * answered just before the crash, a container stopping): the attach
+     * then fails (ifindex check) and we look again. */
+    while (cfg && ep_make_device(p, &t->ep, cfg, t->netns_fd, &t->link, &dev, err) &&
+           ++tries < ADOPT_TRIES && relocate(a, t))
+        pl_info("adopt: endpoint %.12s: %s; its interface moved, trying again", t->ep.id, err);
     if (!cfg) {
         pl_err("adopt: endpoint %.12s: its network %.12s is gone", t->ep.id, t->ep.net_id);
-    } else if (ep_make_device(p, &t->ep, cfg, t->netns_fd, t->link.ifname, &dev, err)) {
+    } else if (!dev) {
         pl_err("adopt: endpoint %.12s: %s", t->ep.id, err);
-        dev = NULL;
     } else {
         pl_info("endpoint %.12s adopted: %s (ifindex %d)%s%s", t->ep.id, t->link.ifname,
                 t->link.ifindex, t->local ? " in the plugin's namespace" : "",

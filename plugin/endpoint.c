@@ -160,6 +160,7 @@ int ep_create(struct plugin *p, const json_t *req, json_t **resp, char err[NET_E
     default:
         return net_fail(err, "cannot save endpoint state: %s", strerror(-ret));
     }
+    pl_crash_point("create:saved");
     pl_info("endpoint %.12s: %s on network %.12s, public key %s", ep.id, ep.addr4, ep.net_id,
             ep.pubkey);
     /* No "Interface": Docker chose the addresses and we add no MAC. */
@@ -179,7 +180,8 @@ void ep_tag(char out[EP_TAG_MAX], const char *endpoint_id)
 }
 
 int ep_make_device(struct plugin *p, const struct pl_endpoint *ep, struct net_config *cfg,
-                   int adopt_netns, const char *adopt_ifname, void **dev, char err[NET_ERR_MAX])
+                   int adopt_netns, const struct link_info *adopt, void **dev,
+                   char err[NET_ERR_MAX])
 {
     struct wg_peer_config peer;
     struct wg_device_config dc;
@@ -215,7 +217,8 @@ int ep_make_device(struct plugin *p, const struct pl_endpoint *ep, struct net_co
         .engine = cfg->engine,
         .tag = tag,
         .adopt_netns = adopt_netns,
-        .adopt_ifname = adopt_ifname,
+        .adopt_ifname = adopt ? adopt->ifname : NULL,
+        .adopt_ifindex = adopt ? adopt->ifindex : 0,
         .transport = cfg->transport,
         .stream_no_crc = ep_stream_no_crc(p, cfg),
         .mtu = cfg->mtu,
@@ -309,6 +312,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     e->busy = true;
     copy = *e;
     state_unlock(p->state);
+    pl_crash_point("join:saved");
 
     /* Refused whole, before anything exists, rather than EMFILE halfway;
      * a kernel device holds no fd of ours (its netlink sockets are gone
@@ -316,6 +320,7 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
     if ((cfg->engine != TUNNEL_KERNEL && fdbudget_check_join(err)) ||
         ep_make_device(p, &copy, cfg, -1, NULL, &dev, err))
         goto out;
+    pl_crash_point("join:created");
     ret = 0;
 out:
 
@@ -413,6 +418,7 @@ void ep_forget(struct plugin *p, struct pl_endpoint *e)
     if (e->dev) {
         p->tun->destroy(p->tun_ctx, e->dev);
         e->dev = NULL;
+        pl_crash_point("delete:destroyed");
     } else if (engine != TUNNEL_WGCORE) {
         /* Joined before a plugin restart; libnetwork moved the device
          * back under its name at Leave. */

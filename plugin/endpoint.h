@@ -5,6 +5,7 @@
 #ifndef WGVSOCK_PLUGIN_ENDPOINT_H
 #define WGVSOCK_PLUGIN_ENDPOINT_H
 
+#include "plugin/link.h"
 #include "plugin/plugin.h"
 
 /* The host-side TUN name for an endpoint: "wgv" + its first 12 characters. */
@@ -23,10 +24,11 @@ int ep_info(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
 void ep_tag(char out[EP_TAG_MAX], const char *endpoint_id);
 
 /* Derives ep's key and makes its device from the network's cfg: a new
- * interface named ep->ifname (adopt_netns -1), or the existing one named
- * adopt_ifname in adopt_netns.  0, or -1 + err. */
+ * interface named ep->ifname (adopt_netns -1), or the existing one adopt
+ * (its name and ifindex) in adopt_netns.  0, or -1 + err. */
 int ep_make_device(struct plugin *p, const struct pl_endpoint *ep, struct net_config *cfg,
-                   int adopt_netns, const char *adopt_ifname, void **dev, char err[NET_ERR_MAX]);
+                   int adopt_netns, const struct link_info *adopt, void **dev,
+                   char err[NET_ERR_MAX]);
 /* Stream framing without CRC: the network's wgvsock.stream-crc, else the
  * plugin's default. */
 bool ep_stream_no_crc(const struct plugin *p, const struct net_config *cfg);

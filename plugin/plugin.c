@@ -1,6 +1,9 @@
-/* plugin.c - what the call handlers share (reading a request's IDs) and the
- * driver's shutdown (releasing every device at once). */
+/* plugin.c - what the call handlers share (reading a request's IDs, the
+ * crash test hook) and the driver's shutdown (releasing every device at
+ * once). */
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugin/attested_hub.h"
@@ -15,6 +18,14 @@ int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
         return net_fail(err, "malformed request: missing or invalid %s", key);
     strcpy(out, s);
     return 0;
+}
+
+void pl_crash_point(const char *name)
+{
+    const char *at = getenv("WGVSOCK_CRASH_AT");
+
+    if (at && !strcmp(at, name))
+        raise(SIGKILL);
 }
 
 #define DESTROY_BATCH 64

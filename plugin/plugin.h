@@ -37,6 +37,14 @@ void plugin_destroy_devices(struct plugin *p);
  * host has (engine.c, at CreateNetwork).  0, or -1 with a message in err. */
 int plugin_engine_resolve(const struct plugin *p, struct net_config *cfg, char err[NET_ERR_MAX]);
 
+/* Test hook: when $WGVSOCK_CRASH_AT names this point, the process kills
+ * itself (SIGKILL) here - a crash at an exact step, for the restart tests.
+ * Points: create:saved (CreateEndpoint's file written), join:saved (Join's
+ * file written, no interface yet), join:created (interface tagged and
+ * persistent, Join not answered), delete:destroyed (interface deleted,
+ * file not yet). */
+void pl_crash_point(const char *name);
+
 /* Reads "NetworkID"/"EndpointID" (key) from req into out.  0 or -1 + err. */
 int pl_request_id(const json_t *req, const char *key, char out[PL_ID_MAX + 1],
                   char err[NET_ERR_MAX]);

@@ -31,6 +31,7 @@ struct tunnel_spec {
      * network namespace instead of creating one (a restarted plugin). */
     int adopt_netns;
     const char *adopt_ifname;
+    int adopt_ifindex;                      /* the one found; another fails */
     enum wg_transport_kind transport;
     bool stream_no_crc;                     /* framing without CRC (<= v0.2.3 hubs) */
     unsigned mtu;

@@ -31,6 +31,7 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
         .has_tun_netns = spec->adopt_netns >= 0,
         .tun_netns_fd = spec->adopt_netns,
         .tun_ifname = spec->adopt_ifname,
+        .tun_ifindex = spec->adopt_ifindex,
     };
     struct wg_device *dev;
     const char *what;

@@ -377,10 +377,15 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
         int saved;
 
         /* TUNSETIFF finds the interface in the namespace the fd was opened
-         * in: only the open needs to happen there. */
+         * in: only the open needs to happen there.  It also creates one
+         * when the name is gone (moved or renamed meanwhile): the ifindex
+         * tells, and closing our new, non-persistent one deletes it. */
         err = params->tun_ifname ? wg_netns_enter(params->tun_netns_fd, &saved) : -EINVAL;
         if (!err) {
             err = wg_tun_open(&dev->tun, params->tun_ifname, mtu);
+            if (!err && params->tun_ifindex &&
+                (int)if_nametoindex(dev->tun.name) != params->tun_ifindex)
+                err = -ENODEV;
             wg_netns_leave(saved);
         }
     } else {

@@ -51,6 +51,7 @@ struct wg_device_params {
     bool has_tun_netns;
     int tun_netns_fd;
     const char *tun_ifname;
+    int tun_ifindex;                /* != 0: -ENODEV unless it is this one */
 };
 
 struct wg_device;
