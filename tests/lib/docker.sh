@@ -140,19 +140,25 @@ dk_rm_all() {
 # is left in their mount namespace (shims), then remove the whole tree.
 dk_stop() {
     [ -n "${DK_PID:-}" ] || return 0
-    local mntns p
+    local mntns p pin
     mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
+    # Held open, the namespace keeps its number: a new one cannot take it
+    # (and be mistaken for it) while we look for what is left in it.
+    exec {pin}<"/proc/$DK_PID/ns/mnt"
     dk_rm_all
     kill_wait "$DK_PID" 20
     [ -f "$DK/containerd.pid" ] && kill_wait "$(cat "$DK/containerd.pid")" 10 "$DK/containerd.toml"
-    # Shims left over: in that mount namespace and started for our containerd.
+    # Shims left over (and Docker 26's own containerd if dockerd needed
+    # SIGKILL): in that mount namespace and started for our containerd.  A
+    # SIGKILLed process lingers a moment: wait until the namespace is empty.
     if [ -n "$mntns" ]; then
-        for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && still_ours "${p#/proc/}" "$DK/" \
-                && kill -9 "${p#/proc/}" 2>/dev/null
+        for p in $(dk_mntns_pids "$mntns"); do
+            still_ours "$p" "$DK/" && kill -9 "$p" 2>/dev/null
         done
+        for p in $(seq 50); do [ -z "$(dk_mntns_pids "$mntns")" ] && break; sleep 0.1; done
     fi
     DK_PID=
+    exec {pin}<&-
     [ "${E2E_KEEP:-}" = 1 ] && { echo "E2E_KEEP=1: docker tree kept in $DK"; return 0; }
     # overlay mounts lived in the private namespace, which is gone now.
     rm -rf "$DK" 2>/dev/null || { sleep 1; rm -rf "$DK"; }
@@ -164,12 +170,14 @@ dk_stop() {
 # br-* or veth* interface in the host's namespace that was not there at
 # dk_start (docker0 itself stays in the netns until the test deletes it).
 dk_stop_checked() {
-    local mntns dk=$DK left p
+    local mntns dk=$DK left p pin
     mntns=$(readlink "/proc/$DK_PID/ns/mnt" 2>/dev/null)
     check "dockerd's mount namespace is known" test -n "$mntns"
+    exec {pin}<"/proc/$DK_PID/ns/mnt"   # its number stays ours (see dk_stop)
     dk_stop
-    left=$(for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && echo "${p#/proc/}"; done)
+    left=$(for p in $(dk_mntns_pids "$mntns"); do echo "$p:$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)"; done)
     check "no process left in dockerd's mount namespace (${left//$'\n'/ })" test -z "$left"
+    exec {pin}<&-
     check "no mount of $dk in the host's mount table" bash -c "! grep -qF '$dk' /proc/self/mountinfo"
     [ "$DK_ENGINE" = 26 ] && check "the Docker 26 root is mounted nowhere on the host" \
         bash -c "! grep -qF '$DK26_ROOT' /proc/self/mountinfo"
@@ -178,6 +186,12 @@ dk_stop_checked() {
     check "no veth left in the netns ($left)" test -z "$left"
     left=$(comm -13 <(echo "$DK_HOST_LINKS") <(dk_links | grep -E '^(docker|br-|veth)') | tr '\n' ' ')
     check "no new docker*, br-* or veth* interface on the host ($left)" test -z "$left"
+}
+# dk_mntns_pids MNTNS: the processes in that mount namespace ("mnt:[N]").
+dk_mntns_pids() {
+    local ino=${1#mnt:[}; ino=${ino%]}
+    [ -n "$ino" ] || return 0
+    stat -L -c '%i %n' /proc/[0-9]*/ns/mnt 2>/dev/null | awk -v i="$ino" -F'[ /]' '$1 == i { print $4 }'
 }
 # dk_links [-n NS]: interface names, sorted.
 dk_links() { ip "$@" -o link | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }

@@ -14,6 +14,8 @@
 #     $E2E_TMP (seed files a managed plugin mounts), plus /run/wireguard
 #     (devices' control sockets) and /run/docker/plugins = $DK/plugins;
 #   - with the containerd that dockerd starts itself, under its exec root.
+# A plugin reaches a container's SandboxKey (under $DK/x/netns, mounted in
+# that namespace only) through /proc/$DK_PID/root, as with 20.10.
 # The CLI is trixie's docker 26, run through the root's own dynamic loader
 # from the host's filesystem (so host paths such as a plugin directory work):
 # $DK_CLI is a wrapper script in $DK.
