@@ -5,7 +5,7 @@
 # show wg show, exit 0 and leave nothing: no process, no link, no listening
 # socket, no plugin or wg(8) socket, no temporary directory.  Then the same
 # with DEMO_KEEP=1 followed by the printed --cleanup command; and the clear
-# failures: not root, port taken (exit 1, nothing created).  Last, with a
+# failures: not root, no /dev/net/tun, port taken (exit 1, nothing created).  Last, with a
 # dockerd that already answers: used, and left running with its images.
 #
 # The demo runs in the test's network namespace and a private mount namespace
@@ -100,6 +100,11 @@ run_demo "$E2E_TMP/nonroot.log" setpriv --reuid=65534 --regid=65534 --clear-grou
 rc=$?
 check "not root: exit 1 (got $rc)" test $rc = 1
 check "not root: says so ($(grep 'demo:' "$E2E_TMP/nonroot.log" | head -1))" grep -q "needs root" "$E2E_TMP/nonroot.log"
+run_demo "$E2E_TMP/notun.log" bash -c 'mount -t tmpfs tmpfs /dev/net && exec "$0"' "$DEMO"
+rc=$?
+check "no /dev/net/tun: exit 1 (got $rc)" test $rc = 1
+check "no /dev/net/tun: says what to do ($(grep 'demo:' "$E2E_TMP/notun.log" | head -1))" \
+    grep -q "no /dev/net/tun: load the tun module" "$E2E_TMP/notun.log"
 ip netns exec "$E2E_NS" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",18080)); s.listen(1); time.sleep(60)' &
 TAKER=$!
 e2e_defer "kill_wait $TAKER 2"
