@@ -4,7 +4,9 @@
  * process's own network namespace: a port in use fails naming the port and
  * leaves no other port open, a range takes the first free port, port 0 one
  * of the ephemeral range, unpublish frees every port, and TCP and UDP
- * round-trip through it.  The forwarder part needs root (setns). */
+ * round-trip through it, and the bound on connections (one more is reset,
+ * the others go on, a closed one makes room).  The forwarder part needs
+ * root (setns). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "plugin/forward.h"
@@ -271,12 +274,86 @@ static void test_forwarder(void **state)
     close(srv);
 }
 
+/* FWD_CONNS_MAX connections at once: the next one is refused (reset) while
+ * the others go on, and once one closes a new one is served again. */
+static void test_connection_bound(void **state)
+{
+    static int clients[FWD_CONNS_MAX + 1], servers[FWD_CONNS_MAX + 1];
+    struct pm_binding b = { .proto = IPPROTO_TCP, .host_ip = "127.0.0.1" };
+    char err[NET_ERR_MAX] = "", buf[8];
+    struct pollfd pfd = { .events = POLLIN };
+    struct rlimit rl;
+    uint16_t target;
+    struct fwd *f;
+    int srv, extra;
+
+    if (geteuid() != 0)
+        skip();
+    /* 6 descriptors per relayed connection plus both ends here. */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 10 * FWD_CONNS_MAX)
+        skip();
+    srv = tcp_server(&target);
+    assert_int_equal(listen(srv, FWD_CONNS_MAX + 8), 0);
+    b.port = target;
+    assert_int_equal(fwd_start(&f), 0);
+    assert_int_equal(fwd_publish(f, "ep", "/proc/self/ns/net", "127.0.0.1", &b, 1, err), 0);
+    for (int i = 0; i < FWD_CONNS_MAX; i++) {
+        clients[i] = connect_to(SOCK_STREAM, b.host_port);
+        assert_true(clients[i] >= 0);
+        servers[i] = accept(srv, NULL, NULL);   /* the forwarder connected */
+        assert_true(servers[i] >= 0);
+    }
+    /* One more: the kernel completes the handshake, the forwarder resets it
+     * and never connects to the server. */
+    extra = connect_to(SOCK_STREAM, b.host_port);
+    assert_true(extra >= 0);
+    pfd.fd = extra;
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_true(read(extra, buf, sizeof(buf)) <= 0);
+    close(extra);
+    pfd.fd = srv;
+    assert_int_equal(poll(&pfd, 1, 200), 0);
+    /* The first connection still relays. */
+    assert_int_equal(write(clients[0], "x", 1), 1);
+    assert_int_equal(read(servers[0], buf, 1), 1);
+    /* Closing one makes room (both ends: the forwarder closes when both
+     * directions are done). */
+    close(clients[1]);
+    close(servers[1]);
+    for (int tries = 0; tries < 50; tries++) {
+        extra = connect_to(SOCK_STREAM, b.host_port);
+        assert_true(extra >= 0);
+        pfd.fd = srv;
+        if (poll(&pfd, 1, 100) == 1)
+            break;
+        close(extra);
+        extra = -1;
+    }
+    assert_true(extra >= 0);
+    servers[FWD_CONNS_MAX] = accept(srv, NULL, NULL);
+    assert_true(servers[FWD_CONNS_MAX] >= 0);
+    close(extra);
+    close(servers[FWD_CONNS_MAX]);
+    fwd_stop(f);
+    for (int i = 0; i < FWD_CONNS_MAX; i++) {
+        if (i != 1) {
+            close(clients[i]);
+            close(servers[i]);
+        }
+    }
+    close(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_docker_shape),
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_forwarder),
+        cmocka_unit_test(test_connection_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
