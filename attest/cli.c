@@ -139,7 +139,7 @@ static json_t *document_json(const struct attest_doc *d)
 {
     json_t *pcrs = json_object();
     for (int i = 0; i < ATTEST_PCR_COUNT; i++) {
-        char idx[4];
+        char idx[12];
         if (!d->pcrs[i].ptr)
             continue;
         snprintf(idx, sizeof(idx), "%d", i);

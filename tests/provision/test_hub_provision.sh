@@ -157,5 +157,9 @@ check "... by the format check" err_has "sent no document"
 check "--attest none accepted by an initiator with attest=none" provision --attest none --peer "$PEER_PUB=10.77.0.2"
 check "hub logged itself insecure" grep -q "INSECURE" "$WORK/hub.log"
 
+# Under ASan/UBSan (BUILD=build-asan) the daemons report at exit.
+proc_stop "$HUB_PID"; HUB_PID=
+proc_stop "$PEER_PID"; PEER_PID=
+check "no sanitizer report from the daemons" sh -c "! grep -q 'Sanitizer\|runtime error' '$WORK/hub.log' '$WORK/peer.log'"
 log "$checks checks, $fails failed"
 [ $fails = 0 ]
