@@ -23,7 +23,7 @@ PKGS=docker.io,docker-cli,iptables,ca-certificates
 ready() { [ -x "$ROOT/usr/sbin/dockerd" ] && grep -qxF "packages: $PKGS" "$STAMP" 2>/dev/null; }
 [ "${1:-}" = --ready ] && { ready; exit; }
 ready && exit 0
-[ "$(id -u)" = 0 ] || { echo "docker26-root: needs root" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || exec sudo "$0" "$@"   # as install-deps.sh does
 command -v debootstrap >/dev/null || { echo "docker26-root: debootstrap not installed (make deps)" >&2; exit 1; }
 mkdir -p "$(dirname "$ROOT")"
 exec 9>"$ROOT.lock"
