@@ -5,8 +5,8 @@
  * leaves no other port open, a range takes the first free port, port 0 one
  * of the ephemeral range, unpublish frees every port, and TCP and UDP
  * round-trip through it, and the bound on connections (one more is reset,
- * the others go on, a closed one makes room).  The forwarder part needs
- * root (setns). */
+ * the others go on, a closed one makes room) and on UDP clients.  The
+ * forwarder part needs root (setns). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,6 +347,50 @@ static void test_connection_bound(void **state)
     close(srv);
 }
 
+/* FWD_FLOWS_MAX UDP clients at once: a new client's datagram is dropped,
+ * the known clients' still go through. */
+static void test_flow_bound(void **state)
+{
+    static int clients[FWD_FLOWS_MAX + 1];
+    struct pm_binding b = { .proto = IPPROTO_UDP, .host_ip = "127.0.0.1" };
+    struct pollfd pfd = { .events = POLLIN };
+    char err[NET_ERR_MAX] = "", buf[8];
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    struct fwd *f;
+    int srv, n = 0;
+
+    if (geteuid() != 0)
+        skip();
+    srv = udp_server(0);
+    assert_int_equal(getsockname(srv, (struct sockaddr *)&sa, &len), 0);
+    b.port = ntohs(sa.sin_port);
+    assert_int_equal(fwd_start(&f), 0);
+    assert_int_equal(fwd_publish(f, "ep", "/proc/self/ns/net", "127.0.0.1", &b, 1, err), 0);
+    for (int i = 0; i <= FWD_FLOWS_MAX; i++) {
+        clients[i] = connect_to(SOCK_DGRAM, b.host_port);
+        assert_true(clients[i] >= 0);
+        assert_int_equal(send(clients[i], "d", 1, 0), 1);
+        /* One at a time, so that the last one is the one over the bound. */
+        pfd.fd = srv;
+        if (poll(&pfd, 1, i < FWD_FLOWS_MAX ? 5000 : 300) == 1) {
+            assert_int_equal(recv(srv, buf, sizeof(buf), 0), 1);
+            n++;
+        }
+    }
+    assert_int_equal(n, FWD_FLOWS_MAX);
+    /* A known client still gets through. */
+    assert_int_equal(send(clients[0], "e", 1, 0), 1);
+    pfd.fd = srv;
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_int_equal(recv(srv, buf, sizeof(buf), 0), 1);
+    assert_int_equal(buf[0], 'e');
+    fwd_stop(f);
+    for (int i = 0; i <= FWD_FLOWS_MAX; i++)
+        close(clients[i]);
+    close(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_forwarder),
         cmocka_unit_test(test_connection_bound),
+        cmocka_unit_test(test_flow_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
