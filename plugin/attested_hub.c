@@ -196,9 +196,17 @@ static int provision(struct plugin *p, const char *net_id, const struct net_conf
         free(o.peers);
         return -1;
     }
+    struct wg_sockaddr hub = provision_addr(cfg);
+    if ((hub.addr.sa.sa_family == AF_VSOCK && hub.addr.vm.svm_port == 0) ||
+        (hub.addr.sa.sa_family == AF_INET && hub.addr.in.sin_port == 0) ||
+        (hub.addr.sa.sa_family == AF_INET6 && hub.addr.in6.sin6_port == 0)) {
+        sodium_memzero(sk, sizeof(sk));
+        free(o.peers);
+        return net_fail(err, "wgvsock.peer's port is 65535, so port + 1 does not exist: set "
+                        "wgvsock.provision-port");
+    }
     o.serial = next_serial();
     policy_of(cfg, &pol, &root);
-    struct wg_sockaddr hub = provision_addr(cfg);
     rc = prov_client_exchange(&hub, &o, sk, &pol, hub_key, why, sizeof(why));
     sodium_memzero(sk, sizeof(sk));
     free(root);

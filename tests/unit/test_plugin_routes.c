@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -855,6 +856,35 @@ static void test_kernel_engine_restart(void **state)
     assert_string_equal(fake.stale, "");
 }
 
+/* Attested networks: the kernel engine cannot follow a re-attested key, and
+ * a hub that does not answer on its provisioning port fails the create
+ * naming that step, with nothing created.  (Provisioning that succeeds or
+ * fails a check: tests/provision, tests/e2e/test_docker_attest.sh.) */
+static void test_attested_network_refusals(void **state)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char extra[128];
+
+    fake_tun = pl.tun = &fake_kernel_ops;
+    expect_create_err("udp", ",\"wgvsock.engine\":\"kernel\",\"wgvsock.attest\":\"none\"",
+                      "cannot follow a re-attested hub");
+    /* a port that refuses connections: bound, never listening */
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    snprintf(extra, sizeof(extra), ",\"wgvsock.attest\":\"none\",\"wgvsock.provision-port\":\"%u\"",
+             ntohs(sin.sin_port));
+    fake.creates = 0;
+    expect_create_err("udp", extra, "provisioning connect to 127.0.0.1:");
+    expect_create_err("tcp", extra, "Connection refused");
+    close(fd);
+    assert_int_equal(fake.creates, 0);
+    expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""),
+               "is not known");
+}
+
 /* More devices than plugin.c destroys in one parallel batch (64). */
 static void test_shutdown_destroys_all(void **state)
 {
@@ -1087,6 +1117,7 @@ int main(void)
         T(test_engine_without_kernel),
         T(test_engine_with_kernel),
         T(test_kernel_engine_restart),
+        T(test_attested_network_refusals),
         T(test_server_socket_rules),
         T(test_server_http),
     };
