@@ -309,10 +309,10 @@ struct adopt_pending *plugin_adopt(struct plugin *p)
     a.v = calloc(n ? n : 1, sizeof(*a.v));
     pend = calloc(1, sizeof(*pend) + (n ? n : 1) * sizeof(pend->v[0]));
     for (struct pl_endpoint *e = p->state->eps; e && a.v && pend; e = e->next) {
-        struct pl_network *net = state_find_net(p->state, e->net_id);
-
-        /* Kernel WireGuard devices need no process: nothing to adopt. */
-        if (e->dev || e->busy || (net && net->cfg->engine != TUNNEL_WGCORE))
+        /* Kernel WireGuard devices kept working without us: adopting one
+         * only gives it a handle again (tunnel_kernel.c); found the same
+         * way, by its tag. */
+        if (e->dev || e->busy)
             continue;
         if (!e->joined) {
             snprintf(pend->v[pend->n].id, sizeof(pend->v[0].id), "%s", e->id);

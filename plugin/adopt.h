@@ -1,5 +1,6 @@
 /* adopt.h - at start-up, take over the interfaces an earlier plugin process
- * left behind (persistent, tagged TUNs: tunnel_wgcore.c), and clean up the
+ * left behind (persistent, tagged TUNs: tunnel_wgcore.c; tagged kernel
+ * WireGuard links, which only get a handle again: tunnel_kernel.c), and clean up the
  * endpoints whose container went away while no plugin ran.
  *
  * For every endpoint in the state directory that was joined, the interface

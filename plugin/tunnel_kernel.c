@@ -5,7 +5,8 @@
  * its UDP socket is bound here, in the namespace that reaches the hub, and
  * stays here when libnetwork moves the link into the container as wg0.  No
  * thread, fd or memory of ours serves the traffic, so the device keeps
- * working while the plugin restarts; we remember only its host-side name.
+ * working while the plugin restarts; we remember only its host-side name,
+ * and tag the link (alias) so that the next process adopts it (adopt.c).
  * libnetwork moves it back under that name after Leave, where
  * DeleteEndpoint deletes it; a container's namespace that dies first takes
  * the link with it.
@@ -56,6 +57,13 @@ static int kernel_create(void *ctx, const struct tunnel_spec *spec, void **out,
                         strerror(d ? EINVAL : ENOMEM));
     }
     strcpy(d->ifname, spec->ifname);
+    if (spec->adopt_netns >= 0) {
+        /* A restarted plugin (adopt.c found the link by its tag): the
+         * device kept working without us, its configuration lives in the
+         * kernel; only our handle, by its host-side name, is new. */
+        *out = d;
+        return 0;
+    }
     ret = link_create(d->ifname, KIND, spec->mtu);
     if (ret == -EEXIST && delete_ours(d->ifname) == 0) {
         /* Left by an earlier Join whose endpoint we lost (plugin restart
@@ -71,7 +79,11 @@ static int kernel_create(void *ctx, const struct tunnel_spec *spec, void **out,
         free(d);
         return -1;
     }
-    ret = wg_genl_set_device(d->ifname, spec->config);
+    /* Tagged (its alias) so that a restarted plugin finds it wherever
+     * libnetwork moved and renamed it (adopt.c). */
+    ret = spec->tag ? link_set_alias(d->ifname, spec->tag) : 0;
+    if (!ret)
+        ret = wg_genl_set_device(d->ifname, spec->config);
     if (ret) {
         net_fail(err, "cannot configure kernel WireGuard interface %s: %s", d->ifname,
                  strerror(-ret));

@@ -49,6 +49,11 @@ start_plugin() {
     done
     return 1
 }
+wait_log() {  # PATTERN: true once the plugin's log has it (10 s at most)
+    i=0
+    while [ $i -lt 100 ]; do grep -q "$1" "$PLOG" && return 0; sleep 0.1; i=$((i + 1)); done
+    return 1
+}
 netbody() {  # ID SUBNET-PREFIX [extra generic options]
     printf '{"NetworkID":"%s","Options":{"com.docker.network.generic":{"wgvsock.transport":"udp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"%s}},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"%s.1/24","Pool":"%s.0/24"}],"IPv6Data":[]}' \
         "$1" "$HUBPORT" "$HUB_PUB" "${3:-}" "$2" "$2"
@@ -93,6 +98,7 @@ check "Join: SrcName $IF, gateway, DisableGatewayService, no MAC" sh -c "echo '$
 check "$IF is a kernel wireguard link" sh -c "[ \"\$($T kind $IF)\" = wireguard ]"
 check "$IF has the network's MTU (1420)" sh -c "ip link show $IF | grep -q 'mtu 1420'"
 check "no wg(8) socket: the kernel answers wg" test ! -e "/var/run/wireguard/$IF.sock"
+check "tagged with the endpoint (alias) for adoption" sh -c "[ \"\$(cat /sys/class/net/$IF/ifalias)\" = wgvsock:$EP ]"
 check "wg: keyderive's key" sh -c "[ \"\$(wg show $IF public-key)\" = \"\$(keyderive pubkey --seed-file /tmp/seed 10.7.0.2)\" ]"
 check "wg: the hub as peer, endpoint, keepalive 25, allowed-ips" sh -c "wg showconf $IF | grep -qx 'PublicKey = $HUB_PUB' && wg showconf $IF | grep -qx 'Endpoint = 127.0.0.1:$HUBPORT' && wg showconf $IF | grep -qx 'PersistentKeepalive = 25' && wg showconf $IF | grep -qx 'AllowedIPs = 0.0.0.0/0, ::/0'"
 check "wg show lists both kinds (wgvsockd's wgh and kernel $IF)" sh -c "wg show interfaces | tr ' ' '\n' | grep -qx wgh && wg show interfaces | tr ' ' '\n' | grep -qx $IF"
@@ -105,17 +111,29 @@ kill -9 "$PLUGIN"; wait "$PLUGIN" 2>/dev/null
 check "ping through wg0 with no plugin running" sh -c "nsenter -t $SANDBOX -n ping -c 2 -W 2 $GW >/dev/null"
 check "plugin restarts" start_plugin
 check "ping after the restart" sh -c "nsenter -t $SANDBOX -n ping -c 2 -W 2 $GW >/dev/null"
+check "the restarted plugin adopts it in the sandbox (found by its tag)" \
+    wait_log "endpoint ${EP%"${EP#????????????}"} adopted: wg0"
+r=$(call NetworkDriver.EndpointOperInfo "$(ids "$NET" "$EP")")
+check "EndpointOperInfo: Joined again" sh -c "echo '$r' | grep -q '\"Joined\":true'"
 expect_ok "Leave" NetworkDriver.Leave "$(ids "$NET" "$EP")"
 check "libnetwork moves it back as $IF" sandbox_out "$IF"
 expect_ok "DeleteEndpoint (joined before the restart)" NetworkDriver.DeleteEndpoint "$(ids "$NET" "$EP")"
 check "$IF deleted" sh -c "! ip link show $IF 2>/dev/null"
-check "log: deleted the device left from before the restart" grep -q "deleted kernel WireGuard interface $IF" "$PLOG"
-# a Join/DeleteEndpoint within one plugin run, device in our namespace
+# the plugin dies while a joined link sits down in our namespace (libnetwork
+# gave it back at Leave): the next process deletes it with its endpoint
 expect_ok "CreateEndpoint 2" NetworkDriver.CreateEndpoint "$(epbody "$NET" "$EP2" 10.7.0.3)"
 expect_ok "Join 2" NetworkDriver.Join "$(ids "$NET" "$EP2")"
 check "$IF2 exists" sh -c "ip link show $IF2 >/dev/null"
-expect_ok "DeleteEndpoint 2" NetworkDriver.DeleteEndpoint "$(ids "$NET" "$EP2")"
-check "$IF2 deleted" sh -c "! ip link show $IF2 2>/dev/null"
+kill -9 "$PLUGIN"; wait "$PLUGIN" 2>/dev/null
+check "plugin restarts" start_plugin
+gone2() {
+    i=0
+    while [ $i -lt 100 ]; do ip link show "$IF2" >/dev/null 2>&1 || return 0; sleep 0.1; i=$((i + 1)); done
+    return 1
+}
+check "the given-back $IF2 is deleted at start-up" gone2
+check "...by the kernel engine (kind-checked)" wait_log "deleted kernel WireGuard interface $IF2"
+expect_ok "DeleteEndpoint 2 (already cleaned up)" NetworkDriver.DeleteEndpoint "$(ids "$NET" "$EP2")"
 expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$NET\"}"
 
 log "=== no wireguard.ko: auto falls back to wgcore, kernel is refused"
