@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "wgcore/messages.h"
+#include "wgcore/clock.h"
 #include "wgcore/proto.h"
 #include "wgcore/wgcore.h"
 
@@ -70,7 +71,7 @@ static int make_initiation(const uint8_t resp_pub[32], uint8_t pub[32], uint8_t 
 {
     static uint8_t buf[WG_PKT_CAP];
     struct capture cap = { 0 };
-    struct wg_proto_io io = { .ctx = &cap, .emit = capture_emit };
+    struct wg_proto_io io = { .ctx = &cap, .emit = capture_emit, .realtime = wg_clock_realtime };
     struct wg_peer_config pc = { .has_endpoint = true };
     struct wg_device_config cfg = { .has_private_key = true, .n_peers = 1, .peers = &pc };
     struct wg_allowedip any = { .family = AF_INET, .cidr = 0 };
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < ROUNDS; r++) {
         static uint8_t buf[WG_PKT_CAP];
         struct capture cap = { 0 };
-        struct wg_proto_io io = { .ctx = &cap, .emit = capture_emit };
+        struct wg_proto_io io = { .ctx = &cap, .emit = capture_emit, .realtime = wg_clock_realtime };
         struct wg_device_config cfg = { .has_private_key = true, .n_peers = n };
         struct wg_peer_config *peers = calloc(n, sizeof(*peers));
         uint8_t (*init)[WG_MSG_INITIATION_LEN] = malloc((size_t)n * WG_MSG_INITIATION_LEN);

@@ -7,14 +7,37 @@
  * addresses and routes in place (without carrier), and the next process
  * attaches to it again (adopt.c).  Order at creation: tag, then persist, so
  * that a crash in between leaves no untagged persistent interface.
+ *
+ * The device's wg(8) control socket (spec->control_dir, "" = none) is ours
+ * to open and to close before the device goes: the handle the plugin keeps
+ * is a struct wgcore_tunnel holding both.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugin/link.h"
 #include "plugin/tunnel.h"
+#include "wgcore/control.h"
+
+struct wgcore_tunnel {
+    struct wg_device *dev;
+    struct wg_control *control;     /* NULL: none */
+};
+
+/* Control socket first (no request may reach a device being taken apart),
+ * then the device: destroyed, or detached with its persistent TUN left. */
+static void tunnel_free(struct wgcore_tunnel *tun, bool keep_tun)
+{
+    wg_control_close(tun->control);
+    if (keep_tun)
+        wg_device_detach(tun->dev);
+    else
+        wg_device_destroy(tun->dev);
+    free(tun);
+}
 
 static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
                          char err[NET_ERR_MAX])
@@ -23,7 +46,6 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
         .ifname = spec->ifname,
         .transport = spec->transport,
         .stream_no_crc = spec->stream_no_crc,
-        .control_dir = spec->control_dir,
         .mtu = spec->mtu,
         /* A container's device dials its hub and is never dialled: a
          * listener would only be an open port on every host address. */
@@ -33,21 +55,35 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
         .tun_ifname = spec->adopt_ifname,
         .tun_ifindex = spec->adopt_ifindex,
     };
+    struct wgcore_tunnel *tun;
     struct wg_device *dev;
     const char *what;
     int ret;
 
     if (spec->adopt_netns >= 0 && !spec->tag)
         return net_fail(err, "adopting %s: no tag", spec->ifname);
+    tun = calloc(1, sizeof(*tun));
+    if (!tun)
+        return net_fail(err, "out of memory");
 
     ret = wg_device_create(&params, &dev);
     if (ret) {
+        free(tun);
         snprintf(err, NET_ERR_MAX, "cannot %s WireGuard interface %s: %s%s",
                  spec->adopt_netns >= 0 ? "attach to" : "create",
                  spec->adopt_netns >= 0 ? spec->adopt_ifname : spec->ifname,
                  strerror(-ret), ret == -EPERM || ret == -EACCES ?
                  " (the plugin needs CAP_NET_ADMIN and /dev/net/tun)" : "");
         return -1;
+    }
+    tun->dev = dev;
+    if (spec->control_dir && *spec->control_dir) {
+        ret = wg_control_open_for(dev, spec->control_dir, &tun->control);
+        if (ret) {
+            snprintf(err, NET_ERR_MAX, "cannot open the wg(8) control socket of %s in %s: %s",
+                     spec->ifname, spec->control_dir, strerror(-ret));
+            goto fail;
+        }
     }
     what = "tag";
     ret = spec->adopt_netns >= 0 || !spec->tag ? 0 : link_set_alias(spec->ifname, spec->tag);
@@ -74,21 +110,18 @@ static int wgcore_create(void *ctx, const struct tunnel_spec *spec, void **out,
                  strerror(-ret));
         goto fail;
     }
-    *out = dev;
+    *out = tun;
     return 0;
 fail:
     /* An adopted interface is the container's: it stays for another try or
      * for DeleteEndpoint. */
-    if (spec->adopt_netns >= 0)
-        wg_device_detach(dev);
-    else
-        wg_device_destroy(dev);
+    tunnel_free(tun, spec->adopt_netns >= 0);
     return -1;
 }
 
 static void wgcore_destroy(void *ctx, void *dev)
 {
-    wg_device_destroy(dev);
+    tunnel_free(dev, false);
     /* The device's threads allocated from glibc's per-thread arenas, which
      * keep freed memory for reuse; after 50 endpoints come and go that was
      * ~10 MiB never given back.  Trimming returns the free pages of every
@@ -98,7 +131,7 @@ static void wgcore_destroy(void *ctx, void *dev)
 
 static void wgcore_release(void *ctx, void *dev)
 {
-    wg_device_detach(dev);
+    tunnel_free(dev, true);
 }
 
 static int wgcore_apply(void *ctx, void *dev, const struct wg_device_config *config,

@@ -39,7 +39,7 @@
 
 #include "wgcore/control.h"
 #include "wgcore/thread.h"
-#include "wgcore/uapi.h"
+#include "wgcore/uapi_handle.h"
 
 #define MAX_CLIENTS 64
 #define MAX_REQUEST (64u << 20)    /* a setconf of ~1M allowed-ips still fits */
@@ -520,4 +520,14 @@ void wg_control_close(struct wg_control *c)
     close(c->wake_fd);
     unwatch_file(c->inotify_fd, c->inotify_wd);
     free(c);
+}
+
+static void device_control_gone(void *ctx)
+{
+    wg_device_set_gone(ctx, "control socket removed");
+}
+
+int wg_control_open_for(struct wg_device *dev, const char *dir, struct wg_control **out)
+{
+    return wg_control_open(dev, dir, wg_device_ifname(dev), device_control_gone, dev, out);
 }

@@ -14,7 +14,8 @@
  *          copied into pool buffers, rx_prepare, rx_open on the workers
  *          (the calling thread helps), rx_finish, write to the TUN.  One
  *          batch at a time (rx_lock): UDP has a thread per address family.
- *   control  the wg(8) socket thread (control.c), calling apply/get.
+ *   control  the wg(8) socket thread, if the host opened one (control.h),
+ *          calling apply/get.
  *
  * Namespaces: the device's sockets belong to the namespace it was created
  * in.  Binding happens later (first need), possibly from a caller in
@@ -30,7 +31,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
-#include "wgcore/control.h"
+#include "wgcore/clock.h"
 #include "wgcore/device_internal.h"
 #include "wgcore/pktpool.h"
 #include "wgcore/proto.h"
@@ -59,7 +60,6 @@ struct wg_device {
     struct wg_transport *transport;
     struct wg_proto *proto;
     struct wg_hsq *hsq;                 /* handshake messages, off the RX path */
-    struct wg_control *control;
 
     pthread_mutex_t cfg_lock;           /* apply: bind + proto apply as one */
     uint32_t fwmark;                    /* read by get under cfg_lock */
@@ -314,13 +314,6 @@ static void *tx_main(void *arg)
     return NULL;
 }
 
-/* ---- control socket ---- */
-
-static void dev_control_gone(void *ctx)
-{
-    set_gone(ctx, "control socket removed");
-}
-
 /* ---- lifecycle ---- */
 
 int wg_device_create(const struct wg_device_params *params, struct wg_device **out)
@@ -329,7 +322,6 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     struct wg_transport_params tp;
     struct wg_proto_io io;
     uint8_t *bufs[POOL_BUFFERS];
-    const char *dir;
     unsigned mtu;
     int err;
 
@@ -406,6 +398,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
         goto fail;
     io.ctx = dev;
     io.emit = dev_emit;
+    io.realtime = wg_clock_realtime;
     if ((err = wg_proto_create(&io, &dev->proto)))
         goto fail;
     wg_proto_set_mtu(dev->proto, mtu);     /* padding never beyond the MTU */
@@ -421,15 +414,6 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
         goto fail;
     dev->tx_started = true;
 
-    dir = params->control_dir ? params->control_dir : WG_CONTROL_DIR;
-    if (*dir) {
-        err = wg_control_open(dev, dir, dev->ifname, dev_control_gone, dev, &dev->control);
-        if (err) {
-            dev_log(dev, WG_LOG_ERROR, "cannot open control socket in %s: %s", dir,
-                    strerror(-err));
-            goto fail;
-        }
-    }
     dev_log(dev, WG_LOG_VERBOSE, "device up (transport %s, mtu %u, %u crypto workers)",
             wg_transport_name(dev->kind), mtu, wg_workers_count(dev->workers));
     *out = dev;
@@ -445,10 +429,6 @@ static void device_free(struct wg_device *dev, bool keep_tun)
 
     if (!dev)
         return;
-    /* No more configuration while we take things apart. */
-    wg_control_close(dev->control);
-    dev->control = NULL;
-
     pthread_mutex_lock(&dev->state_lock);
     __atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&dev->state_cond);
@@ -523,6 +503,11 @@ int wg_device_set_mtu(struct wg_device *dev, unsigned mtu)
         __atomic_store_n(&dev->mtu, mtu, __ATOMIC_RELAXED);
     }
     return err;
+}
+
+void wg_device_set_gone(struct wg_device *dev, const char *reason)
+{
+    set_gone(dev, reason);
 }
 
 const char *wg_device_wait(struct wg_device *dev)

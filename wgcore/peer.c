@@ -1,14 +1,16 @@
 /* peer.c - a peer's lifetime, the messages we send it outside the batched
- * data path (handshakes, keepalives, staged packets), and key freshness. */
+ * data path (handshakes, keepalives, staged packets), key freshness, and
+ * what its timers do when they expire. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
-#include "wgcore/peer.h"
 #include "wgcore/aead.h"
 #include "wgcore/allowedips.h"
+#include "wgcore/peer.h"
+#include "wgcore/proto_state.h"
 
 static inline unsigned peer_bucket(const uint8_t pub[32])
 {
@@ -88,7 +90,7 @@ void wg_peer_remove(struct wg_proto *p, struct wg_peer *peer)
 
     pthread_mutex_lock(&peer->lock);
     peer->dead = true;
-    wg_timers_stop(peer);
+    wg_timers_stop(&peer->timers);
     wg_noise_handshake_wipe(&peer->handshake, &p->index);
     wg_keypairs_clear(&peer->keypairs, &p->index);
     wg_peer_purge_staged(peer);
@@ -139,7 +141,7 @@ void wg_peer_send_initiation(struct wg_peer *peer, uint64_t now, bool is_retry)
     /* Rate limited: at most one initiation per REKEY_TIMEOUT. */
     if (peer->has_sent_handshake && now < peer->last_sent_handshake + WG_REKEY_TIMEOUT)
         return;
-    wg_noise_tai64n(ts, wg_proto_realtime_ns(now));
+    wg_noise_tai64n(ts, wg_proto_realtime(p, now));
     if (!wg_noise_create_initiation(&msg, &peer->handshake, &p->id, &p->index, ts))
         return;     /* no identity, or a low-order peer key: never send */
     peer->last_sent_handshake = now;
@@ -148,10 +150,10 @@ void wg_peer_send_initiation(struct wg_peer *peer, uint64_t now, bool is_retry)
     wg_log(WG_LOG_DEBUG, "%s: sending handshake initiation%s", wg_peer_name(peer, name),
            is_retry ? " (retry)" : "");
     wg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-    wg_timers_any_authenticated_packet_traversal(peer, now);
-    wg_timers_any_authenticated_packet_sent(peer);
+    wg_timers_any_authenticated_packet_traversal(&peer->timers, peer->persistent_keepalive, now);
+    wg_timers_any_authenticated_packet_sent(&peer->timers);
     wg_peer_emit(peer, (const uint8_t *)&msg, sizeof(msg));
-    wg_timers_handshake_initiated(peer, now);
+    wg_timers_handshake_initiated(&peer->timers, now);
     sodium_memzero(&msg, sizeof(msg));
 }
 
@@ -243,10 +245,10 @@ void wg_peer_send_staged(struct wg_peer *peer, uint64_t now)
         }
         wire = wg_packet_seal(msg, s->len, kp, counter, atomic_load(&peer->proto->mtu));
         wg_peer_emit(peer, msg, wire);
-        wg_timers_any_authenticated_packet_traversal(peer, now);
-        wg_timers_any_authenticated_packet_sent(peer);
+        wg_timers_any_authenticated_packet_traversal(&peer->timers, peer->persistent_keepalive, now);
+        wg_timers_any_authenticated_packet_sent(&peer->timers);
         if (s->len)
-            wg_timers_data_sent(peer, now);
+            wg_timers_data_sent(&peer->timers, now);
     }
     wg_peer_purge_staged(peer);
     wg_peer_keep_key_fresh_send(peer, now);
@@ -294,4 +296,62 @@ void wg_peer_zero_keys(struct wg_peer *peer)
     wg_log(WG_LOG_DEBUG, "%s: zeroing keys", wg_peer_name(peer, name));
     wg_noise_handshake_clear(&peer->handshake, &peer->proto->index);
     wg_keypairs_clear(&peer->keypairs, &peer->proto->index);
+}
+
+void wg_peer_handshake_complete(struct wg_peer *peer, uint64_t now)
+{
+    uint64_t rt = wg_proto_realtime(peer->proto, now);
+
+    wg_timers_handshake_complete(&peer->timers);
+    peer->last_handshake = now;
+    peer->last_handshake_real.tv_sec = (time_t)(rt / WG_NSEC_PER_SEC);
+    peer->last_handshake_real.tv_nsec = (long)(rt % WG_NSEC_PER_SEC);
+}
+
+/* ---- timer expiry ---- */
+
+static void expired_retransmit_handshake(struct wg_peer *peer, uint64_t now)
+{
+    if (peer->timers.handshake_attempts > WG_MAX_TIMER_HANDSHAKES) {
+        /* Tried for REKEY_ATTEMPT_TIME: give up on the queued packets and
+         * stop; the keys go when zero_key_material fires. */
+        char name[WG_PEER_NAME_LEN];
+        wg_log(WG_LOG_DEBUG, "%s: handshake did not complete after %u attempts, giving up",
+               wg_peer_name(peer, name), WG_MAX_TIMER_HANDSHAKES + 2);
+        peer->timers.send_keepalive = 0;
+        wg_peer_purge_staged(peer);
+        if (!peer->timers.zero_key_material)
+            peer->timers.zero_key_material = now + 3 * WG_REJECT_AFTER_TIME;
+        return;
+    }
+    peer->timers.handshake_attempts++;
+    wg_peer_send_initiation(peer, now, true);
+}
+
+static void expired_send_keepalive(struct wg_peer *peer, uint64_t now)
+{
+    wg_peer_send_keepalive(peer, now);
+    if (peer->timers.need_another_keepalive) {
+        peer->timers.need_another_keepalive = false;
+        peer->timers.send_keepalive = now + WG_KEEPALIVE_TIMEOUT;
+    }
+}
+
+uint64_t wg_peer_run_timers(struct wg_peer *peer, uint64_t now)
+{
+    struct wg_timers *t = &peer->timers;
+
+    if (peer->dead)
+        return UINT64_MAX;
+    if (wg_timers_due(&t->retransmit_handshake, now))
+        expired_retransmit_handshake(peer, now);
+    if (wg_timers_due(&t->send_keepalive, now))
+        expired_send_keepalive(peer, now);
+    if (wg_timers_due(&t->new_handshake, now))
+        wg_peer_send_initiation(peer, now, false);
+    if (wg_timers_due(&t->zero_key_material, now))
+        wg_peer_zero_keys(peer);
+    if (wg_timers_due(&t->persistent_keepalive, now) && peer->persistent_keepalive)
+        wg_peer_send_keepalive(peer, now);
+    return wg_timers_next(t);
 }

@@ -1,15 +1,6 @@
-/* peer.h - the protocol's state: the device (struct wg_proto) and its peers.
- *
- * Locking (lock order top to bottom; never take one above while holding
- * one below):
- *   wg_proto.cfg_lock (rwlock, writer-preferring): static identity, the peer
- *       list and hash, allowed-ips.  Written by apply/destroy only; every
- *       other entry point holds it for reading, once per call (never
- *       recursively: a waiting writer would deadlock a second read lock).
- *   wg_peer.lock (mutex): that peer's handshake, keypair slots, cookie maker,
- *       endpoint, timers, counters, staged packets.
- *   wg_index_table.lock, wg_cookie_checker.lock, wg_proto.load_lock: leaves.
- * io->emit is called with the first two held; it must not call back in.
+/* peer.h - one peer of the protocol: its state, lifetime, and what we send
+ * it outside the batched data path (handshakes, keepalives, staged packets,
+ * timer expiries).  Locking: proto_state.h.
  *
  * Peers and keypairs are reference counted because packets carry pointers
  * to them between the data-path stages while the config may remove them.
@@ -23,38 +14,16 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "wgcore/proto.h"
 #include "wgcore/noise.h"
 #include "wgcore/cookie.h"
 #include "wgcore/keypair.h"
 #include "wgcore/timers.h"
 
-#define WG_PEER_BUCKETS 1024u
 /* Staged packets (no session yet) live in one per-peer arena, allocated on
  * first use and kept: staging never allocates per packet. */
 #define WG_STAGE_ARENA (256u * 1024u)
 
-struct wg_allowedips;
-struct wg_ratelimiter;
-
-struct wg_proto {
-    struct wg_proto_io io;
-    pthread_rwlock_t cfg_lock;
-    struct wg_static_identity id;
-    struct wg_cookie_checker cookie_checker;
-    struct wg_index_table index;
-    struct wg_allowedips *aips;
-    struct wg_ratelimiter *ratelimiter;
-    _Atomic unsigned mtu;                        /* for padding; 0 = unknown */
-    struct wg_peer *peers_head, *peers_tail;     /* insertion order (wg show) */
-    size_t n_peers;
-    struct wg_peer *peer_hash[WG_PEER_BUCKETS];
-    /* under-load detection: handshake messages per second */
-    pthread_mutex_t load_lock;
-    uint64_t load_window_start;
-    unsigned load_count;
-    uint64_t last_under_load;                    /* 0 = not under load */
-};
+struct wg_proto;
 
 struct wg_staged {
     uint32_t off;           /* message start in the arena (header room) */
@@ -126,7 +95,11 @@ uint32_t wg_padded_len(uint32_t plen, unsigned mtu);
 uint32_t wg_packet_seal(uint8_t *msg, uint32_t plen, const struct wg_keypair *kp,
                         uint64_t counter, unsigned mtu);
 
-/* CLOCK_REALTIME at monotonic instant now (ns since the epoch). */
-uint64_t wg_proto_realtime_ns(uint64_t now);
+/* Timers (peer lock held): a handshake completed (the session is
+ * confirmed): timers, and the last-handshake time wg show reports. */
+void wg_peer_handshake_complete(struct wg_peer *peer, uint64_t now);
+/* Fires the peer's due timers; returns its earliest remaining deadline, or
+ * UINT64_MAX if none is armed.  Config read lock and peer lock held. */
+uint64_t wg_peer_run_timers(struct wg_peer *peer, uint64_t now);
 
 #endif

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 
 #include "wgcore/pktpool.h"
-#include "wgcore/proto.h"
+#include "wgcore/pkt.h"
 
 #define PKT_STRIDE ((WG_PKT_CAP + 63u) & ~63u)
 

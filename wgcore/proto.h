@@ -3,9 +3,12 @@
  * Everything the whitepaper specifies lives behind this interface: peers,
  * Noise_IKpsk2 handshakes, cookies, keypairs, replay windows, timers,
  * cryptokey routing and roaming.  It never touches a socket, a TUN fd, a
- * thread or the clock: the device (device.c) owns those and drives the
- * protocol with packets and a monotonic time "now" (nanoseconds), so tests
- * run two protocols against each other in memory with a fake clock.
+ * thread or a clock: the device (device.c) owns those and drives the
+ * protocol with packets and a monotonic time "now" (nanoseconds), and lends
+ * it the wall clock through wg_proto_io, so tests run two protocols against
+ * each other in memory with a fake clock.  The implementation: proto_config.c
+ * (create, apply, get), proto_send.c (TX, timers tick), proto_receive.c
+ * (handshakes, cookies, RX), peer.c, on the state in proto_state.h.
  *
  * Data path, both directions, in three stages so the middle one (the AEAD,
  * where the time goes) can be spread over worker threads while each peer's
@@ -28,52 +31,25 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "wgcore/pkt.h"
 #include "wgcore/wgcore.h"
-#include "wgcore/sockaddr.h"
-
-/* A packet buffer.  Plaintext IP packets are read into head + WG_PKT_HEADROOM
- * so sealing in place can prepend the 16-byte transport header and append
- * padding and the 16-byte tag without copying. */
-#define WG_PKT_HEADROOM 16u
-#define WG_PKT_TAILROOM 32u              /* padding (<16) + Poly1305 tag (16) */
-#define WG_PKT_CAP (WG_PKT_HEADROOM + 65535u + WG_PKT_TAILROOM)
-
-enum wg_pkt_verdict {
-    WG_PKT_DROP = 0,        /* nothing to do with it (dropped, counted) */
-    WG_PKT_CONSUMED,        /* taken by the protocol (handshake, staged) */
-    WG_PKT_SEAL,            /* after tx_prepare: seal it */
-    WG_PKT_OPEN,            /* after rx_prepare: open it */
-    WG_PKT_SEND,            /* after tx_finish: send data..len to ep */
-    WG_PKT_DELIVER,         /* after rx_finish: write data..len to the TUN */
-};
-
-struct wg_pkt {
-    uint8_t *head;                  /* buffer start (WG_PKT_CAP bytes) */
-    uint32_t off;                   /* payload starts at head + off */
-    uint32_t len;                   /* payload length */
-    struct wg_sockaddr ep;          /* wire destination (tx) / source (rx) */
-    enum wg_pkt_verdict verdict;
-    bool authenticated;             /* rx: a handshake consumed or data opened and
-                                     * accepted (for the transport's trust) */
-    /* private to the protocol between the stages */
-    void *peer;
-    void *keypair;
-    uint64_t counter;
-};
-
-static inline uint8_t *wg_pkt_data(const struct wg_pkt *p) { return p->head + p->off; }
 
 /* How the protocol talks to the outside: control messages (handshake,
  * cookie reply, keepalive, staged packets flushed after a handshake) go out
- * through emit, at once, from whichever thread the protocol is running on. */
+ * through emit, at once, from whichever thread the protocol is running on;
+ * realtime gives the wall clock (ns since the epoch) at monotonic instant
+ * now, for handshake timestamps and the last-handshake time
+ * (wg_clock_realtime in clock.h, or a test's fake). */
 struct wg_proto_io {
     void *ctx;
     void (*emit)(void *ctx, const struct wg_sockaddr *ep, const uint8_t *msg, uint32_t len);
+    uint64_t (*realtime)(void *ctx, uint64_t now);
 };
 
 struct wg_proto;
 
-int wg_proto_create(const struct wg_proto_io *io, struct wg_proto **out);  /* 0/-errno */
+/* 0 or -errno (-EINVAL without io->realtime). */
+int wg_proto_create(const struct wg_proto_io *io, struct wg_proto **out);
 void wg_proto_destroy(struct wg_proto *p);                  /* wipes all keys */
 
 /* Configuration: the wg(8) set/get minus what belongs to the transport
@@ -109,8 +85,5 @@ uint64_t wg_proto_tick(struct wg_proto *p, uint64_t now);
  * since a peer that restarted lost the session) to the peer
  * using that endpoint. */
 void wg_proto_endpoint_reconnected(struct wg_proto *p, const struct wg_sockaddr *ep, uint64_t now);
-
-/* Monotonic clock in ns, the "now" the device passes in. */
-uint64_t wg_now(void);
 
 #endif

@@ -1,6 +1,6 @@
 /* transport_ops.h - what every transport implementation provides.
  *
- * Private to wgcore/transport*.c: wg_transport_* in transport.c dispatch on
+ * Private to wgcore/transport*.c: wg_transport_* in transport_select.c dispatch on
  * this table, so the engine never knows which kind it is talking to.
  */
 #ifndef WGVSOCK_TRANSPORT_OPS_H

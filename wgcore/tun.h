@@ -15,7 +15,7 @@
 #define WGVSOCK_TUN_H
 
 #include <net/if.h>
-#include "wgcore/proto.h"
+#include "wgcore/pkt.h"
 #include "wgcore/tun_gso.h"
 
 #define WG_TUN_MTU_MIN 68u

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/virtio_net.h>
-#include "wgcore/proto.h"
+#include "wgcore/pkt.h"
 
 #define WG_VNET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 

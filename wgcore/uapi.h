@@ -24,9 +24,4 @@ char *wg_uapi_format_get(const struct wg_device_info *info);
  * (no copy of a multi-megabyte answer holding a private key); *len = strlen. */
 char *wg_uapi_format_get_reserve(const struct wg_device_info *info, size_t reserve, size_t *len);
 
-/* One whole request as read from the socket ("get=1\n\n" or "set=1\n...\n\n")
- * -> the whole answer including "errno=N\n\n" (malloc'ed); N is 0 or a
- * negated errno ("errno=-22"), as wireguard-go answers and wg(8) expects. */
-char *wg_uapi_handle(struct wg_device *dev, const char *req, size_t len);
-
 #endif

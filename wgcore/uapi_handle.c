@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "wgcore/uapi.h"
+#include "wgcore/uapi_handle.h"
 
 #define ERRNO_MAX sizeof("errno=-2147483648\n\n")
 

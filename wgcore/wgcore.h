@@ -2,8 +2,9 @@
  *
  * A wg_device is one WireGuard interface: a TUN device, a transport (UDP,
  * TCP or AF_VSOCK stream) bound in the namespace where the device was
- * created, the protocol state of its peers, and optionally a wg(8) control
- * socket.  The plugin hosts many devices in one process; wgvsockd hosts one.
+ * created, and the protocol state of its peers.  Its host may open a wg(8)
+ * control socket on it (control.h).  The plugin hosts many devices in one
+ * process; wgvsockd hosts one.
  *
  * Threads are the device's own: create starts them, destroy joins them.
  * Every function here is safe to call from any thread.  Every function that
@@ -38,7 +39,6 @@ struct wg_device_params {
     const char *ifname;             /* TUN interface name, 1..15 chars */
     enum wg_transport_kind transport;
     bool stream_no_crc;             /* stream framing without CRC (<= v0.2.3 peers) */
-    const char *control_dir;        /* NULL: WG_CONTROL_DIR; "": no control socket */
     unsigned mtu;                   /* 0: WG_DEFAULT_MTU */
     /* Stream transports: open no listening socket, only dial the peers'
      * endpoints (a container's device: its hub never dials it, so a
@@ -58,10 +58,11 @@ struct wg_device;
 
 /* Creates the TUN interface (up, with the MTU), the transport (not bound until
  * a listen port or first peer needs it: kernel semantics, port 0 = random),
- * the control socket, and starts the device's threads.  0 or -errno. */
+ * and starts the device's threads.  0 or -errno. */
 int wg_device_create(const struct wg_device_params *params, struct wg_device **out);
 /* Stops threads, closes the TUN (the interface disappears, persistent or
- * not), removes the control socket, wipes all key material. */
+ * not), wipes all key material.  The host closes the device's control
+ * socket (wg_control_close) first. */
 void wg_device_destroy(struct wg_device *dev);
 /* The same, except that a persistent TUN stays (without carrier until a new
  * process attaches to it): for a process that exits and leaves its
@@ -74,9 +75,13 @@ const char *wg_device_ifname(const struct wg_device *dev);
 int wg_device_set_mtu(struct wg_device *dev, unsigned mtu);   /* 0 or -errno */
 
 /* Blocks until the device should go away on its own: the interface was
- * deleted, or the control socket file was removed.  Returns the reason as a
- * short static string.  wg_device_destroy() from another thread also wakes it. */
+ * deleted, or wg_device_set_gone() said why (the control socket file was
+ * removed: control.h).  Returns the reason as a short static string.
+ * wg_device_destroy() from another thread also wakes it. */
 const char *wg_device_wait(struct wg_device *dev);
+/* Makes wg_device_wait() return reason (a static string; the first one
+ * given wins). */
+void wg_device_set_gone(struct wg_device *dev, const char *reason);
 
 /* ---- configuration: the wg(8) "set" operation, already parsed ---- */
 

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "wgcore/proto.h"
+#include "wgcore/pkt.h"
 
 #define WG_WORKERS_MAX 16u
 #define WG_WORK_MIN_CHUNK 4u        /* packets per slice, at least */

@@ -36,6 +36,7 @@
 #include <blake2.h>
 #include <sodium.h>
 
+#include "wgcore/clock.h"
 #include "wgcore/proto.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
@@ -139,7 +140,7 @@ static void setup(void)
 
 static struct wg_proto *make_proto(void)
 {
-    struct wg_proto_io io = { .ctx = NULL, .emit = emit };
+    struct wg_proto_io io = { .ctx = NULL, .emit = emit, .realtime = wg_clock_realtime };
     struct wg_proto *p;
     struct wg_allowedip aips[2];
     struct wg_peer_config peer;

@@ -54,6 +54,10 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# libFuzzer's entry points (LLVMFuzzerTestOneInput, ...) are declared by its
+# contract, not by a header of ours.
+$(FUZZ_BUILD)/obj/tests/fuzz/%.o: FUZZ_CFLAGS += -Wno-missing-prototypes
+
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(PKG_LIBS)
 

@@ -32,6 +32,7 @@
 
 #include "keyderive/keyderive.h"
 #include "wgcore/messages.h"
+#include "wgcore/clock.h"
 #include "wgcore/proto.h"
 #include "wgcore/wgcore.h"
 
@@ -89,7 +90,7 @@ static int setup(struct initiator *in, unsigned i, const struct kd_secret *seed,
     struct wg_allowedip aip = { .family = AF_INET, .cidr = 0 };
     struct wg_peer_config pc = { .has_endpoint = true, .endpoint = *hub, .n_allowed_ips = 1, .allowed_ips = &aip };
     struct wg_device_config cfg = { .has_private_key = true, .n_peers = 1, .peers = &pc };
-    struct wg_proto_io io = { .ctx = in, .emit = emit };
+    struct wg_proto_io io = { .ctx = in, .emit = emit, .realtime = wg_clock_realtime };
     struct kd_address a = { .family = AF_INET };
     struct sockaddr_in me = { .sin_family = AF_INET };
     uint32_t addr = subnet + 2 + i;

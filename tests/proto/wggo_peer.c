@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "wgcore/clock.h"
 #include "wgcore/proto.h"
 #include "wgcore/wgcore.h"
 
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
     struct wg_allowedip aip = { .family = AF_INET, .cidr = 32, .ip = { 10, 9, 0, 1 } };
     struct wg_peer_config pc = { .has_endpoint = true, .n_allowed_ips = 1, .allowed_ips = &aip };
     struct wg_device_config cfg = { .has_private_key = true, .n_peers = 1, .peers = &pc };
-    struct wg_proto_io io = { .emit = emit };
+    struct wg_proto_io io = { .emit = emit, .realtime = wg_clock_realtime };
     struct sockaddr_in me = { .sin_family = AF_INET };
     struct wg_proto *p;
     unsigned ok = 0, seq = 0;

@@ -27,6 +27,7 @@
 
 static char dir[256], sock_path[300], ifname[16];
 static struct wg_device *dev;
+static struct wg_control *control;    /* dev's, opened as a host does */
 static bool have_device;
 
 static void msleep(int ms)
@@ -153,10 +154,14 @@ static int group_setup(void **state)
     snprintf(sock_path, sizeof(sock_path), "%s/%s.sock", dir, ifname);
     p.ifname = ifname;
     p.transport = WG_TRANSPORT_UDP;
-    p.control_dir = dir;
     err = wg_device_create(&p, &dev);
     if (err) {
         fprintf(stderr, "wg_device_create: %s\n", strerror(-err));
+        return -1;
+    }
+    err = wg_control_open_for(dev, dir, &control);
+    if (err) {
+        fprintf(stderr, "wg_control_open_for: %s\n", strerror(-err));
         return -1;
     }
     have_device = true;
@@ -167,6 +172,7 @@ static int group_teardown(void **state)
 {
     char cmd[400];
 
+    wg_control_close(control);
     if (dev)
         wg_device_destroy(dev);
     if (dir[0]) {

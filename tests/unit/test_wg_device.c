@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "netns_helpers.h"
+#include "wgcore/control.h"
 #include "wgcore/device_internal.h"
 #include "wgcore/wgcore.h"
 #include "wgcore/workers.h"
@@ -45,25 +46,28 @@ static void keypair(uint8_t priv[32], uint8_t pub[32])
     assert_int_equal(crypto_scalarmult_curve25519_base(pub, priv), 0);
 }
 
+/* A device in ns, with a control socket in control_dir unless it is ""
+ * (opened as a host does: *control, closed by the caller before destroy). */
 static struct wg_device *create_kind(const char *ns, const char *ifname, unsigned mtu,
-                                     const char *control_dir, enum wg_transport_kind kind)
+                                     const char *control_dir, enum wg_transport_kind kind,
+                                     struct wg_control **control)
 {
-    struct wg_device_params p = {
-        .ifname = ifname, .transport = kind, .control_dir = control_dir, .mtu = mtu,
-    };
+    struct wg_device_params p = { .ifname = ifname, .transport = kind, .mtu = mtu };
     struct wg_device *d = NULL;
 
     assert_int_equal(nsh_enter(ns), 0);
     assert_int_equal(wg_device_create(&p, &d), 0);
     assert_int_equal(nsh_enter(NULL), 0);
     assert_non_null(d);
+    if (*control_dir)
+        assert_int_equal(wg_control_open_for(d, control_dir, control), 0);
     return d;
 }
 
 static struct wg_device *create_in(const char *ns, const char *ifname, unsigned mtu,
-                                   const char *control_dir)
+                                   const char *control_dir, struct wg_control **control)
 {
-    return create_kind(ns, ifname, mtu, control_dir, WG_TRANSPORT_UDP);
+    return create_kind(ns, ifname, mtu, control_dir, WG_TRANSPORT_UDP, control);
 }
 
 static void peer_cfg(struct wg_peer_config *pc, struct wg_allowedip *aip, const uint8_t pub[32],
@@ -168,8 +172,8 @@ static int group_setup(void **state)
     keypair(priv_a, pub_a);
     keypair(priv_b, pub_b);
 
-    dev_b = create_in(ns_b, if_b, 0, "");
-    dev_a = create_in(ns_a, if_a, 0, "");
+    dev_b = create_in(ns_b, if_b, 0, "", NULL);
+    dev_a = create_in(ns_a, if_a, 0, "", NULL);
     /* B: random listen port, peer A with no endpoint (learns it). */
     memset(&cfg, 0, sizeof(cfg));
     cfg.has_private_key = true;
@@ -207,7 +211,7 @@ static int group_teardown(void **state)
 
 static void test_create_params(void **state)
 {
-    struct wg_device_params p = { .ifname = "", .control_dir = "" };
+    struct wg_device_params p = { .ifname = "" };
     struct wg_device *d = (void *)1;
 
     assert_int_equal(wg_device_create(NULL, &d), -EINVAL);
@@ -668,6 +672,7 @@ static void test_threads_named_no_signals(void **state)
     struct wg_workers *w = wg_workers_get();
     unsigned n_crypt = w ? wg_workers_count(w) : 0;
     struct wg_device *d;
+    struct wg_control *control = NULL;
 
     wg_workers_put(w);
     /* What "everything blocked" reads as here (the kernel and libc keep a
@@ -684,7 +689,7 @@ static void test_threads_named_no_signals(void **state)
     /* dev_a/dev_b: UDP, bound; d: TCP stream transport, control socket. */
     assert_non_null(mkdtemp(dir));
     snprintf(name, sizeof(name), "wdn%d", (int)getpid() % 100000);
-    d = create_kind(ns_c, name, 0, dir, WG_TRANSPORT_TCP);
+    d = create_kind(ns_c, name, 0, dir, WG_TRANSPORT_TCP, &control);
     /* Threads name themselves as they start: give them a moment. */
     for (int i = 0; i < 200; i++) {
         thread_census(all_blocked, &c, false);
@@ -705,6 +710,7 @@ static void test_threads_named_no_signals(void **state)
     /* and the creator's own mask is as it was */
     thread_sigblk(tid, all_blocked);
     assert_string_equal(all_blocked, mine);
+    wg_control_close(control);
     wg_device_destroy(d);
     rmdir(dir);
 }
@@ -797,12 +803,13 @@ static void test_control_socket_gone(void **state)
 {
     char dir[] = "/tmp/wgvsock-devtest-XXXXXX", path[128], name[IFNAMSIZ];
     struct wg_device *d;
+    struct wg_control *control = NULL;
     struct waiter w;
     struct stat st;
 
     assert_non_null(mkdtemp(dir));
     snprintf(name, sizeof(name), "wdk%d", (int)getpid() % 100000);
-    d = create_in(ns_c, name, 1280, dir);
+    d = create_in(ns_c, name, 1280, dir, &control);
     snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
     assert_int_equal(stat(path, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
@@ -813,6 +820,7 @@ static void test_control_socket_gone(void **state)
     assert_int_equal(unlink(path), 0);
     assert_non_null(join_within(&w, 10));
     assert_string_equal(w.reason, "control socket removed");
+    wg_control_close(control);
     wg_device_destroy(d);
     assert_false(nsh_has_link(ns_c, name));
     rmdir(dir);
@@ -833,8 +841,8 @@ static void test_tcp_pair(void **state)
     snprintf(ib, sizeof(ib), "wdtb%d", (int)getpid() % 100000);
     /* Also the plain TUN path (no virtio header, no offloads). */
     setenv("WGVSOCK_TUN_OFFLOAD", "0", 1);
-    b = create_kind(ns_b, ib, 0, "", WG_TRANSPORT_TCP);
-    a = create_kind(ns_a, ia, 0, "", WG_TRANSPORT_TCP);
+    b = create_kind(ns_b, ib, 0, "", WG_TRANSPORT_TCP, NULL);
+    a = create_kind(ns_a, ia, 0, "", WG_TRANSPORT_TCP, NULL);
     unsetenv("WGVSOCK_TUN_OFFLOAD");
     memset(&cfg, 0, sizeof(cfg));
     cfg.has_private_key = true;
@@ -875,7 +883,7 @@ static void test_netns_deleted(void **state)
 
     snprintf(name, sizeof(name), "wdd%d", (int)getpid() % 100000);
     assert_int_equal(nsh_add("dev", "d", ns_d), 0);
-    d = create_in(ns_c, name, 0, "");
+    d = create_in(ns_c, name, 0, "", NULL);
     assert_int_equal(nsh_sh("ip -n %s link set %s netns %s", ns_c, name, ns_d), 0);
     assert_true(nsh_has_link(ns_d, name));
     w.dev = d;

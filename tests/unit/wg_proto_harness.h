@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "wgcore/clock.h"
 #include "wgcore/proto.h"
 #include "wgcore/peer.h"
+#include "wgcore/proto_state.h"
 #include "wgcore/messages.h"
 
 #define H_MAXMSG 512
@@ -66,7 +68,7 @@ static void h_ep(struct wg_sockaddr *ep, const char *ip, uint16_t port)
 
 static void h_node_init(struct h_node *n, const char *outer_ip, uint16_t port, uint8_t inner_last)
 {
-    struct wg_proto_io io = { .ctx = n, .emit = h_emit };
+    struct wg_proto_io io = { .ctx = n, .emit = h_emit, .realtime = wg_clock_realtime };
     struct wg_device_config cfg = { 0 };
 
     memset(n, 0, sizeof(*n));

@@ -36,6 +36,7 @@
 
 #include "provision/hub.h"
 #include "provision/keys.h"
+#include "wgcore/control.h"
 #include "wgcore/wgcore.h"
 #include "wgcore/harden.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MIN/MAX: what the engine accepts */
@@ -368,6 +369,7 @@ int main(int argc, char **argv)
 {
     struct options o;
     struct wg_device *dev;
+    struct wg_control *control = NULL;
     struct waiter w = { 0 };
     struct prov_hub *hub = NULL;
     sigset_t sigs;
@@ -406,6 +408,11 @@ int main(int argc, char **argv)
     }
 
     err = wg_device_create(&o.params, &dev);
+    if (!err) {
+        err = wg_control_open_for(dev, WG_CONTROL_DIR, &control);
+        if (err)
+            wg_device_destroy(dev);
+    }
     if (err) {
         const char *hint = "";
 
@@ -427,6 +434,7 @@ int main(int argc, char **argv)
             wg_log(WG_LOG_ERROR, "%s: --provision: %s: %s", o.params.ifname, why, strerror(-err));
             if (wg_log_level_from_env() == WG_LOG_SILENT)
                 fprintf(stderr, "%s: --provision: %s: %s\n", prog, why, strerror(-err));
+            wg_control_close(control);
             wg_device_destroy(dev);
             report(status_fd, 1);
             return 1;
@@ -438,6 +446,7 @@ int main(int argc, char **argv)
     if (err) {
         wg_log(WG_LOG_ERROR, "%s: pthread_create: %s", o.params.ifname, strerror(err));
         prov_hub_stop(hub);
+        wg_control_close(control);
         wg_device_destroy(dev);
         report(status_fd, 1);
         return 1;
@@ -471,6 +480,7 @@ int main(int argc, char **argv)
         }
     }
     prov_hub_stop(hub);
+    wg_control_close(control);
     /* destroy also wakes a wg_device_wait still in progress. */
     wg_device_destroy(dev);
     pthread_join(thread, NULL);

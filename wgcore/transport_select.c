@@ -1,35 +1,9 @@
-/* transport.c - picks the transport implementation for a device and
- * forwards the generic calls to it. */
+/* transport_select.c - picks the transport implementation for a device and
+ * forwards the generic calls (transport.h) to it through its table
+ * (transport_ops.h). */
 #include <errno.h>
-#include <string.h>
 
 #include "wgcore/transport_ops.h"
-
-static const char *const transport_names[] = {
-    [WG_TRANSPORT_UDP] = "udp",
-    [WG_TRANSPORT_TCP] = "tcp",
-    [WG_TRANSPORT_TCP4] = "tcp4",
-    [WG_TRANSPORT_TCP6] = "tcp6",
-    [WG_TRANSPORT_VSOCK] = "vsock",
-};
-#define N_TRANSPORTS (sizeof(transport_names) / sizeof(transport_names[0]))
-
-int wg_transport_from_name(const char *name)
-{
-    if (!name)
-        return -EINVAL;
-    for (unsigned i = 0; i < N_TRANSPORTS; i++)
-        if (!strcmp(name, transport_names[i]))
-            return (int)i;
-    return -EINVAL;
-}
-
-const char *wg_transport_name(enum wg_transport_kind kind)
-{
-    if ((unsigned)kind >= N_TRANSPORTS)
-        return "unknown";
-    return transport_names[kind];
-}
 
 int wg_transport_create(const struct wg_transport_params *p, struct wg_transport **out)
 {
