@@ -1,6 +1,7 @@
 # A private dockerd for one test (sourced; needs tests/lib/e2e.sh first).
 #
 #   dk_start             containerd + dockerd of our own inside $E2E_NS
+#   dk_restart           dockerd stopped and started again (live-restore: see DK_DAEMON_JSON)
 #   dk ARGS...           the docker CLI talking to it
 #   dk_busybox           import the image "busybox" from Debian's busybox-static
 #   dk_plugin_dir        where a plugin socket must go for dockerd to find it
@@ -69,7 +70,8 @@ dk_start() {
     mkdir -p "$DK/data" "$DK/x" "$DK/plugins" "$DK/cli"
     DOCKER_HOST=unix://$DK/api.sock
     export DOCKER_HOST
-    echo '{}' >"$DK/daemon.json"
+    # DK_DAEMON_JSON: dockerd's daemon.json (e.g. '{"live-restore": true}').
+    if [ -n "${DK_DAEMON_JSON:-}" ]; then printf '%s\n' "$DK_DAEMON_JSON"; else echo '{}'; fi >"$DK/daemon.json"
     DK_HOST_LINKS=$(dk_links | grep -E '^(docker|br-|veth)')
     if [ "$DK_ENGINE" = 26 ]; then dk26_prepare; else dk20_prepare; fi
     log "starting $(dk_engine_name) in netns $E2E_NS, root $DK"
@@ -122,6 +124,21 @@ i=0; while [ ! -S "$DK/ctd.sock" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1))
 exec dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock"
 EOF
     chmod +x "$DK/start.sh"
+}
+
+# dk_restart: stop dockerd (SIGTERM; with "live-restore": true in
+# DK_DAEMON_JSON the containers keep running) and start it again with the same
+# flags, in the same mount namespace, on the same containerd.  Docker 20.10.
+dk_restart() {
+    local ctd
+    [ "$DK_ENGINE" = 20.10 ] || die "dk_restart: Docker 20.10 only"
+    ctd=$(cat "$DK/containerd.pid")
+    kill_wait "$DK_PID" 20
+    nsenter --mount="/proc/$ctd/ns/mnt" --net="/run/netns/$E2E_NS" \
+        dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock" >>"$DK/dockerd.log" 2>&1 &
+    DK_PID=$!
+    wait_for 60 dk_alive_version >/dev/null && proc_alive "$DK_PID" || die "dockerd did not come back"
+    log "dockerd restarted (pid $DK_PID)"
 }
 
 dk_alive_version() {
