@@ -152,5 +152,10 @@ expect_network_error "no hub listening" "provisioning" --subnet 10.89.0.0/24 --g
     -o wgvsock.attest=test -o wgvsock.attest-root="$CA/root.pem"
 
 check "plugin log has no seed" bash -c "! grep -qF '$(cat "$E2E_SEED_FILE")' '$PL_LOG'"
+# Under ASan/UBSan (BUILD=build-asan) the plugin and the hubs report at exit.
+plugin_stop
+ahub_stop F
+check "no sanitizer report from the plugin or the hubs" \
+    bash -c "! grep -q 'Sanitizer\|runtime error' '$PL_LOG' '$E2E_TMP'/hub-*.log"
 [ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 60 "$PL_LOG"; }
 e2e_finish
