@@ -82,7 +82,7 @@ static void test_probe_answers(void **state)
 static void test_kernel_refuses_streams(void **state)
 {
     struct wg_device_config cfg = { 0 };
-    struct tunnel_spec spec = { .ifname = "wgvtest17", .engine = TUNNEL_KERNEL,
+    struct tunnel_spec spec = { .ifname = "wgvtest17", .engine = TUNNEL_KERNEL, .adopt_netns = -1,
                                 .transport = WG_TRANSPORT_TCP, .mtu = 1420, .config = &cfg };
     char err[NET_ERR_MAX] = "";
     void *dev = NULL;
@@ -103,7 +103,7 @@ static void test_kernel_create(void **state)
 {
     uint8_t key[WG_KEY_LEN] = { 1 };
     struct wg_device_config cfg = { .has_private_key = true };
-    struct tunnel_spec spec = { .ifname = "wgvtest17", .engine = TUNNEL_KERNEL,
+    struct tunnel_spec spec = { .ifname = "wgvtest17", .engine = TUNNEL_KERNEL, .adopt_netns = -1,
                                 .transport = WG_TRANSPORT_UDP, .mtu = 1420, .config = &cfg };
     char err[NET_ERR_MAX] = "", kind[32];
     void *dev = NULL;
