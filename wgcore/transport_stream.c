@@ -78,7 +78,7 @@
  * a handshake takes one round trip, so these are short-lived unless someone
  * holds them open on purpose. */
 #define STREAM_MAX_UNTRUSTED 1024
-#define STREAM_MAX_UNTRUSTED_PER_SOURCE 256 /* per IP address / vsock CID */
+#define STREAM_MAX_UNTRUSTED_PER_SOURCE 256 /* per IPv4 address, IPv6 /64, vsock CID */
 #define STREAM_UNTRUSTED_BUF_BUDGET (16u << 20) /* their receive buffers, in all */
 /* Three handshake attempts (REKEY_TIMEOUT is 5 s) to get one accepted. */
 #define STREAM_AUTH_TIMEOUT_MS 15000u
@@ -418,7 +418,9 @@ static bool same_source(const struct wg_sockaddr *a, const struct wg_sockaddr *b
     case AF_INET:
         return a->addr.in.sin_addr.s_addr == b->addr.in.sin_addr.s_addr;
     case AF_INET6:
-        return !memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr, sizeof(struct in6_addr));
+        /* per /64, as the kernel's ratelimiter: one host commonly holds a
+         * whole /64, so per-address limits would not limit it */
+        return !memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr, 8);
     case AF_VSOCK:
         return a->addr.vm.svm_cid == b->addr.vm.svm_cid;
     }

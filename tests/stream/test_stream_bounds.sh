@@ -21,6 +21,7 @@ FLOOD=$PWD/tests/stream/stream_flood.py
 SOCKDIR=/var/run/wireguard
 COUNT=${STREAM_FLOOD_COUNT:-5000}
 UNTRUSTED_MAX=1024          # STREAM_MAX_UNTRUSTED in wgcore/transport_stream.c
+PER_SOURCE_MAX=256          # STREAM_MAX_UNTRUSTED_PER_SOURCE
 
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)"; exit 77; }
 for t in ip wg ping ss python3; do
@@ -79,6 +80,12 @@ for i in $(seq 10 17); do
     SRCS+=(192.168.73.$i)
 done
 ip -n "$NS_H" addr add 192.168.73.1/24 dev "${tag}ha"
+ip -n "$NS_H" addr add fd73::1/64 dev "${tag}ha" nodad
+SRCS6=()
+for i in $(seq 10 17); do
+    ip -n "$NS_A" addr add fd73::$i/64 dev "${tag}va" nodad
+    SRCS6+=(fd73::$i)
+done
 ip -n "$NS_A" link set "${tag}va" up; ip -n "$NS_H" link set "${tag}ha" up
 
 umask 077
@@ -163,6 +170,22 @@ log "hub RSS: before $RSS0 kB, peak $RSS_PEAK kB, after $RSS1 kB"
 check "hub RSS back within 10 % of before" [ "$RSS1" -le $((RSS0 * 110 / 100)) ]
 check "peer A still reaches the hub" ping_until "$NS_A" 10.73.0.1 10
 check "hub still running" proc_alive "$HUB_PID"
+# IPv6: the per-source limit counts a /64 (one host usually has a whole
+# one): 600 connections from 8 addresses of one /64 -> at most 256 kept.
+ip netns exec "$NS_A" python3 "$FLOOD" fd73::1 $PORT_H 600 6 "${SRCS6[@]}" \
+    >"$WORK/flood6.out" 2>"$WORK/flood6.err" &
+FLOOD_PID=$!
+PIDS+=($FLOOD_PID)
+for i in $(seq 60); do
+    grep -q '^# ' "$WORK/flood6.err" && break
+    proc_alive $FLOOD_PID || break
+    sleep 0.5
+done
+n6=$(ip netns exec "$NS_H" ss -Htn state established "( sport = :$PORT_H )" | grep -c 'fd73::1[0-7]\]')
+log "IPv6 flood from one /64: hub holds $n6 of its connections"
+check "at most $PER_SOURCE_MAX unauthenticated connections from one IPv6 /64 ($n6)" \
+    bash -c '[ "$1" -gt 0 ] && [ "$1" -le "$2" ]' _ "$n6" "$PER_SOURCE_MAX"
+wait $FLOOD_PID
 grep -i "too many\|no authenticated\|out of file" "$WORK/$IF_H.log" | head -3 | sed 's/^/    hub log: /'
 
 echo "$((checks - fails))/$checks checks passed"
