@@ -8,6 +8,7 @@
 # Then a container is stopped while the plugin is down: the stop
 # is answered once the plugin is back and leaves nothing behind (state file,
 # control socket, interface).
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
