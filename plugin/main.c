@@ -72,28 +72,13 @@ static void usage(FILE *f)
 "  WGVSOCK_TUN_OFFLOAD=0   plain TUN devices without offloads (default: on)\n"
 "  WGVSOCK_UDP_OFFLOAD=0   no UDP GSO/GRO on the UDP transport (default: on)\n"
 "\n"
-"Network options (docker network create -o KEY=VALUE), [default]:\n"
-"  wgvsock.transport       vsock, tcp, tcp4, tcp6 or udp [vsock]\n"
-"  wgvsock.peer            the hub, e.g. host(2):8172 or 127.0.0.1:51820 [required]\n"
-"                          (alias io.bestov.wg.peer)\n"
-"  wgvsock.peerkey         the hub's public key [required] (alias io.bestov.wg.peerkey)\n"
-"  wgvsock.seed            base64 seed, visible in docker network inspect\n"
-"                          (alias io.bestov.wg.seed) [the plugin's seed file]\n"
-"  wgvsock.seed-file       absolute path of a seed file [the plugin's seed file]\n"
-"  wgvsock.additional      second derivation input, base64 [" KD_DEFAULT_ADDITIONAL_B64 "]\n"
-"                          (alias io.bestov.wg.additional)\n"
-"  wgvsock.keepalive       seconds, 0 = off [%d]\n"
-"  wgvsock.mtu             %u..%u, 1280+ with IPv6 [%d]\n"
-"                          (alias com.docker.network.driver.mtu)\n"
-"  wgvsock.allowed-ips     CIDRs [0.0.0.0/0,::/0; --internal: the subnets]\n"
-"  wgvsock.stream-crc      true or false, not with udp [true, or WGVSOCK_STREAM_CRC]\n"
-"  wgvsock.engine          auto, kernel (host WireGuard, udp only) or wgcore [auto:\n"
-"                          kernel for udp where the host kernel has WireGuard]\n"
-"See docs/OPTIONS.md.\n"
-"\n"
-"Exit status: 0 after SIGTERM/SIGINT; 1 if it cannot start (state directory,\n"
-"socket, another instance answering on it); 2 for bad arguments or environment.\n",
-            WG_WORKERS_MAX, NET_DEFAULT_KEEPALIVE, (unsigned)NET_MTU_MIN, NET_MTU_MAX, WG_DEFAULT_MTU);
+"Network options (docker network create -o KEY=VALUE), [default]:\n",
+            WG_WORKERS_MAX);
+    net_options_help(f);
+    fputs("See docs/OPTIONS.md.\n"
+          "\n"
+          "Exit status: 0 after SIGTERM/SIGINT; 1 if it cannot start (state directory,\n"
+          "socket, another instance answering on it); 2 for bad arguments or environment.\n", f);
 }
 
 int main(int argc, char **argv)

@@ -20,29 +20,6 @@
 
 #define SEED_FILE_MAX (16 * 1024)
 
-/* The options we know: canonical name and, where the Python driver had one,
- * its name, so its users keep their `docker network create` lines. */
-enum opt_id { O_TRANSPORT, O_PEER, O_PEERKEY, O_SEED, O_SEED_FILE, O_ADDITIONAL,
-              O_KEEPALIVE, O_MTU, O_ALLOWED_IPS, O_STREAM_CRC, O_ENGINE, O__COUNT };
-
-static const struct {
-    const char *name;
-    const char *alias;
-} opt_names[O__COUNT] = {
-    [O_TRANSPORT]   = { "wgvsock.transport", NULL },
-    [O_PEER]        = { "wgvsock.peer", "io.bestov.wg.peer" },
-    [O_PEERKEY]     = { "wgvsock.peerkey", "io.bestov.wg.peerkey" },
-    [O_SEED]        = { "wgvsock.seed", "io.bestov.wg.seed" },
-    [O_SEED_FILE]   = { "wgvsock.seed-file", NULL },
-    [O_ADDITIONAL]  = { "wgvsock.additional", "io.bestov.wg.additional" },
-    [O_KEEPALIVE]   = { "wgvsock.keepalive", NULL },
-    /* Docker's generic MTU option, which other drivers honour too. */
-    [O_MTU]         = { "wgvsock.mtu", "com.docker.network.driver.mtu" },
-    [O_ALLOWED_IPS] = { "wgvsock.allowed-ips", NULL },
-    [O_STREAM_CRC]  = { "wgvsock.stream-crc", NULL },
-    [O_ENGINE]      = { "wgvsock.engine", NULL },
-};
-
 static const char *const engine_names[] = {
     [TUNNEL_AUTO] = "auto", [TUNNEL_WGCORE] = "wgcore", [TUNNEL_KERNEL] = "kernel",
 };
@@ -283,9 +260,9 @@ void net_secrets_free(struct net_secrets *s)
 
 /* Option value from the generic map by canonical name or alias; both given
  * with different values is an error (which one would the operator mean?). */
-static int get_opt(const json_t *generic, enum opt_id id, const char **out, char err[NET_ERR_MAX])
+static int get_opt(const json_t *generic, const char *name, const char *alias, const char **out,
+                   char err[NET_ERR_MAX])
 {
-    const char *name = opt_names[id].name, *alias = opt_names[id].alias;
     const json_t *a = generic ? json_object_get(generic, name) : NULL;
     const json_t *b = (generic && alias) ? json_object_get(generic, alias) : NULL;
 
@@ -416,110 +393,77 @@ int net_check_endpoint_address(const struct net_config *cfg, const char *addr,
                     cfg->n_pools > 1 ? ", " : "", cfg->n_pools > 1 ? "..." : "");
 }
 
-int net_config_parse(struct net_config *cfg, const json_t *request,
-                     const char *plugin_seed_file, bool check_seed,
-                     char err[NET_ERR_MAX])
+/* ---- one option each: value (NULL if not given) -> cfg.  In table order,
+ * so each may rely on the ones above it (transport first; ipv6 and internal
+ * are known before any). ---- */
+
+static int opt_transport(struct net_config *cfg, const char *v, const json_t *generic,
+                         char err[NET_ERR_MAX])
 {
-    const json_t *options, *generic, *v4, *v6;
-    const char *val[O__COUNT];
-    const char *key;
-    const json_t *value;
-    struct wg_allowedip pool;
-    unsigned long num;
-    size_t i;
-    int ret = -1;
+    int t;
 
-    memset(cfg, 0, sizeof(*cfg));
-    err[0] = '\0';
-    if (!json_is_object(request))
-        return net_fail(err, "malformed request: expected a JSON object");
-    options = json_object_get(request, "Options");
-    if (options && !json_is_null(options) && !json_is_object(options))
-        return net_fail(err, "malformed request: Options must be an object");
-    if (options && json_is_null(options))
-        options = NULL;
-    generic = options ? json_object_get(options, "com.docker.network.generic") : NULL;
-    if (generic && json_is_null(generic))
-        generic = NULL;
-    if (generic && !json_is_object(generic))
-        return net_fail(err, "malformed request: com.docker.network.generic must be an object");
+    cfg->transport = WG_TRANSPORT_VSOCK;
+    if (!v)
+        return 0;
+    t = wg_transport_from_name(v);
+    if (t < 0)
+        return net_fail(err, "wgvsock.transport: unknown transport '%.64s'; use vsock, tcp, "
+                    "tcp4, tcp6 or udp", v);
+    cfg->transport = (enum wg_transport_kind)t;
+    return 0;
+}
 
-    /* An unknown option of ours is almost always a typo that would
-     * otherwise silently change the network's keys or its hub. */
-    json_object_foreach((json_t *)generic, key, value) {
-        bool known = false;
+/* The kernel carries UDP only, so kernel with another transport can never
+ * work; whether this host has it is engine.c's. */
+static int opt_engine(struct net_config *cfg, const char *v, const json_t *generic,
+                      char err[NET_ERR_MAX])
+{
+    int e;
 
-        if (!has_prefix(key, "wgvsock.") && !has_prefix(key, "io.bestov.wg."))
-            continue;
-        for (i = 0; i < O__COUNT; i++)
-            if (!strcmp(key, opt_names[i].name) ||
-                (opt_names[i].alias && !strcmp(key, opt_names[i].alias)))
-                known = true;
-        if (!known && !net_attest_is_option(key))
-            return net_fail(err, "unknown option %s; known options are wgvsock.transport, "
-                        "wgvsock.peer, wgvsock.peerkey, wgvsock.seed, wgvsock.seed-file, "
-                        "wgvsock.additional, wgvsock.keepalive, wgvsock.mtu, "
-                        "wgvsock.allowed-ips, wgvsock.stream-crc, wgvsock.engine, wgvsock.attest, "
-                        "wgvsock.attest-root, wgvsock.attest-pcr0..8, wgvsock.provision-port "
-                        "(see docs/OPTIONS.md)", key);
-    }
-    for (i = 0; i < O__COUNT; i++)
-        if (get_opt(generic, (enum opt_id)i, &val[i], err))
-            return -1;
-
-    if (get_bool(options, "com.docker.network.internal", &cfg->internal, err) ||
-        get_bool(options, "com.docker.network.enable_ipv6", &cfg->ipv6, err))
-        return -1;
-
-    /* transport */
-    if (val[O_TRANSPORT]) {
-        int t = wg_transport_from_name(val[O_TRANSPORT]);
-        if (t < 0)
-            return net_fail(err, "wgvsock.transport: unknown transport '%.64s'; use vsock, tcp, "
-                        "tcp4, tcp6 or udp", val[O_TRANSPORT]);
-        cfg->transport = (enum wg_transport_kind)t;
-    } else {
-        cfg->transport = WG_TRANSPORT_VSOCK;
-    }
-
-    /* engine: the kernel carries UDP only, so kernel with another
-     * transport can never work; whether this host has it is engine.c's. */
-    if (val[O_ENGINE]) {
-        int e = net_engine_from_name(val[O_ENGINE]);
-        if (e < 0)
-            return net_fail(err, "wgvsock.engine: unknown engine '%.32s'; use auto, kernel or "
-                        "wgcore", val[O_ENGINE]);
-        cfg->engine_opt = (enum tunnel_engine)e;
-        if (cfg->engine_opt == TUNNEL_KERNEL && cfg->transport != WG_TRANSPORT_UDP)
-            return net_fail(err, "wgvsock.engine=kernel needs wgvsock.transport=udp: kernel "
-                        "WireGuard carries UDP only (this network uses %s)",
-                        wg_transport_name(cfg->transport));
-    }
     cfg->engine = TUNNEL_WGCORE;
+    if (!v)
+        return 0;
+    e = net_engine_from_name(v);
+    if (e < 0)
+        return net_fail(err, "wgvsock.engine: unknown engine '%.32s'; use auto, kernel or "
+                    "wgcore", v);
+    cfg->engine_opt = (enum tunnel_engine)e;
+    if (cfg->engine_opt == TUNNEL_KERNEL && cfg->transport != WG_TRANSPORT_UDP)
+        return net_fail(err, "wgvsock.engine=kernel needs wgvsock.transport=udp: kernel "
+                    "WireGuard carries UDP only (this network uses %s)",
+                    wg_transport_name(cfg->transport));
+    return 0;
+}
 
-    /* stream-crc: chosen explicitly, never guessed from the bytes (a CRC
-     * header parses as a valid no-CRC length followed by garbage). */
-    if (val[O_STREAM_CRC]) {
-        if (strcmp(val[O_STREAM_CRC], "true") && strcmp(val[O_STREAM_CRC], "false"))
-            return net_fail(err, "wgvsock.stream-crc: '%.32s' is not true or false (false: no "
-                        "CRC, for hubs running wireguard-go-vsock v0.2.3 or older)",
-                        val[O_STREAM_CRC]);
-        if (cfg->transport == WG_TRANSPORT_UDP)
-            return net_fail(err, "wgvsock.stream-crc: only stream transports (vsock, tcp, tcp4, "
-                        "tcp6) have frames; this network uses udp");
-        cfg->stream_crc_set = true;
-        cfg->stream_no_crc = !strcmp(val[O_STREAM_CRC], "false");
-    }
+/* Chosen explicitly, never guessed from the bytes (a CRC header parses as a
+ * valid no-CRC length followed by garbage). */
+static int opt_stream_crc(struct net_config *cfg, const char *v, const json_t *generic,
+                          char err[NET_ERR_MAX])
+{
+    if (!v)
+        return 0;
+    if (strcmp(v, "true") && strcmp(v, "false"))
+        return net_fail(err, "wgvsock.stream-crc: '%.32s' is not true or false (false: no "
+                    "CRC, for hubs running wireguard-go-vsock v0.2.3 or older)", v);
+    if (cfg->transport == WG_TRANSPORT_UDP)
+        return net_fail(err, "wgvsock.stream-crc: only stream transports (vsock, tcp, tcp4, "
+                    "tcp6) have frames; this network uses udp");
+    cfg->stream_crc_set = true;
+    cfg->stream_no_crc = !strcmp(v, "false");
+    return 0;
+}
 
-    /* peer */
-    if (!val[O_PEER] || !*val[O_PEER])
+static int opt_peer(struct net_config *cfg, const char *v, const json_t *generic,
+                    char err[NET_ERR_MAX])
+{
+    if (!v || !*v)
         return net_fail(err, "missing option wgvsock.peer: the hub's address, e.g. "
                     "-o wgvsock.peer=host(2):8172 (vsock) or -o wgvsock.peer=192.0.2.1:51820");
-    if (copy_str(cfg->peer_text, sizeof(cfg->peer_text), val[O_PEER]) ||
-        wg_sockaddr_parse(&cfg->peer, val[O_PEER], cfg->transport == WG_TRANSPORT_VSOCK))
+    if (copy_str(cfg->peer_text, sizeof(cfg->peer_text), v) ||
+        wg_sockaddr_parse(&cfg->peer, v, cfg->transport == WG_TRANSPORT_VSOCK))
         return net_fail(err, "wgvsock.peer: cannot parse '%.64s'; expected ADDRESS:PORT such as "
                     "host(2):8172, vm(16):51820, 0.0.0.2:8172 (vsock), 127.0.0.1:51820 or "
-                    "[::1]:51820", val[O_PEER]);
+                    "[::1]:51820", v);
     if (cfg->transport != WG_TRANSPORT_VSOCK && cfg->peer.addr.sa.sa_family == AF_VSOCK)
         return net_fail(err, "wgvsock.peer: '%s' is a vsock address but wgvsock.transport is %s; "
                     "use -o wgvsock.transport=vsock or an IP address",
@@ -528,54 +472,279 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         (cfg->transport == WG_TRANSPORT_TCP6 && cfg->peer.addr.sa.sa_family != AF_INET6))
         return net_fail(err, "wgvsock.peer: '%s' does not match wgvsock.transport=%s",
                     cfg->peer_text, wg_transport_name(cfg->transport));
+    return 0;
+}
 
-    /* peerkey: optional for an attested hub (its attested key is used; if
-     * given, it must match) */
+/* Optional for an attested hub (its attested key is used; if given, it
+ * must match): the wgvsock.attest* options are parsed here, first. */
+static int opt_peerkey(struct net_config *cfg, const char *v, const json_t *generic,
+                       char err[NET_ERR_MAX])
+{
     if (net_attest_parse(&cfg->attest, generic, err))
         return -1;
-    cfg->attest.peerkey_given = val[O_PEERKEY] && *val[O_PEERKEY];
+    cfg->attest.peerkey_given = v && *v;
     if (!cfg->attest.peerkey_given && cfg->attest.mode == NET_ATTEST_OFF)
         return net_fail(err, "missing option wgvsock.peerkey: the hub's WireGuard public key "
                     "(wg pubkey < hub.key), or wgvsock.attest to learn it from the hub");
-    if (cfg->attest.peerkey_given && kd_key_from_b64(cfg->peer_key, val[O_PEERKEY]))
+    if (cfg->attest.peerkey_given && kd_key_from_b64(cfg->peer_key, v))
         return net_fail(err, "wgvsock.peerkey: not a WireGuard public key (expected 44 "
                     "characters of base64, as printed by wg pubkey)");
+    return 0;
+}
 
-    /* seed: option, file, or the plugin's own (recommended) */
-    if (val[O_SEED] && val[O_SEED_FILE])
+/* Option, file, or the plugin's own (recommended). */
+static int opt_seed(struct net_config *cfg, const char *v, const json_t *generic,
+                    char err[NET_ERR_MAX])
+{
+    cfg->seed_source = NET_SEED_PLUGIN;
+    if (!v)
+        return 0;
+    cfg->seed_source = NET_SEED_OPTION;
+    if (copy_str(cfg->seed_b64, sizeof(cfg->seed_b64), v) || check_b64_secret(v, false))
+        return net_fail(err, "wgvsock.seed: not valid base64 (or empty); create a seed with "
+                    "head -c 32 /dev/urandom | base64");
+    return 0;
+}
+
+static int opt_seed_file(struct net_config *cfg, const char *v, const json_t *generic,
+                         char err[NET_ERR_MAX])
+{
+    if (!v)
+        return 0;
+    if (cfg->seed_source == NET_SEED_OPTION)
         return net_fail(err, "give either wgvsock.seed or wgvsock.seed-file, not both");
-    if (val[O_SEED]) {
-        cfg->seed_source = NET_SEED_OPTION;
-        if (copy_str(cfg->seed_b64, sizeof(cfg->seed_b64), val[O_SEED]) ||
-            check_b64_secret(val[O_SEED], false))
-            goto bad_seed;
-    } else if (val[O_SEED_FILE]) {
-        cfg->seed_source = NET_SEED_FILE;
-        if (val[O_SEED_FILE][0] != '/' ||
-            copy_str(cfg->seed_file, sizeof(cfg->seed_file), val[O_SEED_FILE]))
-            return net_fail(err, "wgvsock.seed-file: expected an absolute path readable by the plugin");
-    } else {
-        cfg->seed_source = NET_SEED_PLUGIN;
-    }
+    cfg->seed_source = NET_SEED_FILE;
+    if (v[0] != '/' || copy_str(cfg->seed_file, sizeof(cfg->seed_file), v))
+        return net_fail(err, "wgvsock.seed-file: expected an absolute path readable by the plugin");
+    return 0;
+}
 
-    /* additional */
+static int opt_additional(struct net_config *cfg, const char *v, const json_t *generic,
+                          char err[NET_ERR_MAX])
+{
     if (copy_str(cfg->additional_b64, sizeof(cfg->additional_b64),
-                 val[O_ADDITIONAL] ? val[O_ADDITIONAL] : KD_DEFAULT_ADDITIONAL_B64) ||
-        check_b64_secret(cfg->additional_b64, true)) {
-        net_fail(err, "wgvsock.additional: not valid base64 (it must match the hub's "
-             "keyderive --add value)");
+                 v ? v : KD_DEFAULT_ADDITIONAL_B64) ||
+        check_b64_secret(cfg->additional_b64, true))
+        return net_fail(err, "wgvsock.additional: not valid base64 (it must match the hub's "
+                    "keyderive --add value)");
+    return 0;
+}
+
+static int opt_keepalive(struct net_config *cfg, const char *v, const json_t *generic,
+                         char err[NET_ERR_MAX])
+{
+    unsigned long num;
+
+    cfg->keepalive = NET_DEFAULT_KEEPALIVE;
+    if (!v)
+        return 0;
+    if (parse_uint(v, 0, 65535, &num))
+        return net_fail(err, "wgvsock.keepalive: '%.32s' is not a number of seconds between 0 "
+                    "(off) and 65535", v);
+    cfg->keepalive = (uint16_t)num;
+    return 0;
+}
+
+/* IPv6 needs 1280. */
+static int opt_mtu(struct net_config *cfg, const char *v, const json_t *generic,
+                   char err[NET_ERR_MAX])
+{
+    unsigned long min = cfg->ipv6 ? 1280 : NET_MTU_MIN, num;
+
+    cfg->mtu = WG_DEFAULT_MTU;
+    if (!v)
+        return 0;
+    if (parse_uint(v, min, NET_MTU_MAX, &num))
+        return net_fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %u", v, min,
+                    NET_MTU_MAX);
+    cfg->mtu = (unsigned)num;
+    return 0;
+}
+
+/* Explicit here; else parse_pools() gives --internal only the network's own
+ * subnets (the hub's tunnel addresses), and any other network everything. */
+static int opt_allowed_ips(struct net_config *cfg, const char *v, const json_t *generic,
+                           char err[NET_ERR_MAX])
+{
+    if (!v)
+        return 0;
+    cfg->allowed_ips_set = true;
+    return net_parse_allowed_ips(v, cfg->allowed_ips, NET_ALLOWED_IPS_MAX, &cfg->n_allowed_ips,
+                                 err);
+}
+
+/* The options we know, in the order they are parsed: the canonical name
+ * and, where the Python driver had one, its name (so its users keep their
+ * `docker network create` lines); what --help says.  A row without a parser
+ * is a group parsed elsewhere (attest_opts.c) and is listed only.  The
+ * numbers in the help text are checked below. */
+static const struct net_option {
+    const char *name;
+    const char *alias;
+    int (*parse)(struct net_config *cfg, const char *v, const json_t *generic,
+                 char err[NET_ERR_MAX]);
+    const char *help;
+} net_options[] = {
+    { "wgvsock.transport", NULL, opt_transport, "vsock, tcp, tcp4, tcp6 or udp [vsock]" },
+    { "wgvsock.engine", NULL, opt_engine,
+      "auto, kernel (host WireGuard, udp only) or wgcore [auto:\n"
+      "kernel for udp where the host kernel has WireGuard]" },
+    { "wgvsock.stream-crc", NULL, opt_stream_crc,
+      "true or false, not with udp [true, or WGVSOCK_STREAM_CRC]" },
+    { "wgvsock.peer", "io.bestov.wg.peer", opt_peer,
+      "the hub, e.g. host(2):8172 or 127.0.0.1:51820 [required]" },
+    { "wgvsock.peerkey", "io.bestov.wg.peerkey", opt_peerkey,
+      "the hub's public key [required unless wgvsock.attest]" },
+    { "wgvsock.seed", "io.bestov.wg.seed", opt_seed,
+      "base64 seed, visible in docker network inspect\n[the plugin's seed file]" },
+    { "wgvsock.seed-file", NULL, opt_seed_file,
+      "absolute path of a seed file [the plugin's seed file]" },
+    { "wgvsock.additional", "io.bestov.wg.additional", opt_additional,
+      "second derivation input, base64 [" KD_DEFAULT_ADDITIONAL_B64 "]" },
+    { "wgvsock.keepalive", NULL, opt_keepalive, "seconds, 0 = off [25]" },
+    /* Docker's generic MTU option, which other drivers honour too. */
+    { "wgvsock.mtu", "com.docker.network.driver.mtu", opt_mtu,
+      "576..65472, 1280+ with IPv6 [1420]" },
+    { "wgvsock.allowed-ips", NULL, opt_allowed_ips,
+      "CIDRs [0.0.0.0/0,::/0; --internal: the subnets]" },
+    { "wgvsock.attest", NULL, NULL,
+      "nitro, test or none: verify and provision an attested hub\n"
+      "(wgvsockd --provision, docs/PROVISIONING.md) [off]" },
+    { "wgvsock.attest-root", NULL, NULL,
+      "absolute path of the trusted root certificate (PEM)\n[the AWS Nitro Enclaves root]" },
+    { "wgvsock.attest-pcr0..8", NULL, NULL, "expected PCRs, hex [not checked]" },
+    { "wgvsock.provision-port", NULL, NULL, "the hub's provisioning port [wgvsock.peer's + 1]" },
+};
+#define N_NET_OPTIONS (sizeof(net_options) / sizeof(net_options[0]))
+_Static_assert(NET_DEFAULT_KEEPALIVE == 25 && NET_MTU_MIN == 576 && NET_MTU_MAX == 65472 &&
+               WG_DEFAULT_MTU == 1420, "net_options[] help text states these numbers");
+
+static bool known_option(const char *key)
+{
+    for (size_t i = 0; i < N_NET_OPTIONS; i++)
+        if (net_options[i].parse && (!strcmp(key, net_options[i].name) ||
+                                     (net_options[i].alias && !strcmp(key, net_options[i].alias))))
+            return true;
+    return net_attest_is_option(key);
+}
+
+/* "unknown option X; known options are A, B, ... (see docs/OPTIONS.md)" */
+static int fail_unknown(const char *key, char err[NET_ERR_MAX])
+{
+    size_t len;
+
+    net_fail(err, "unknown option %.64s; known options are ", key);
+    for (size_t i = 0; i < N_NET_OPTIONS; i++) {
+        len = strlen(err);
+        snprintf(err + len, NET_ERR_MAX - len, "%s%s", net_options[i].name,
+                 i + 1 < N_NET_OPTIONS ? ", " : " (see docs/OPTIONS.md)");
+    }
+    return -1;
+}
+
+void net_options_help(FILE *f)
+{
+    for (size_t i = 0; i < N_NET_OPTIONS; i++) {
+        const struct net_option *o = &net_options[i];
+        const char *h = o->help;
+
+        fprintf(f, "  %-22s", o->name);
+        for (;;) {
+            const char *nl = strchr(h, '\n');
+            int n = nl ? (int)(nl - h) : (int)strlen(h);
+
+            fprintf(f, "  %.*s\n", n, h);
+            if (!nl)
+                break;
+            h = nl + 1;
+            fprintf(f, "  %-22s", "");
+        }
+        if (o->alias)
+            fprintf(f, "  %-22s  (alias %s)\n", "", o->alias);
+    }
+}
+
+/* Every IPv4Data / IPv6Data pool (the first one's text is the network's
+ * subnet and gateway), and the allowed-ips that follow from them. */
+static int parse_pools(struct net_config *cfg, const json_t *v4, const json_t *v6,
+                       char err[NET_ERR_MAX])
+{
+    const json_t *lists[2] = { v4, v6 };
+
+    for (int l = 0; l < 2; l++) {
+        int family = l ? AF_INET6 : AF_INET;
+        const char *what = l ? "IPv6Data" : "IPv4Data";
+
+        for (size_t i = 0; json_is_array(lists[l]) && i < json_array_size(lists[l]); i++) {
+            char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
+            struct wg_allowedip pool;
+
+            if (parse_ipam(json_array_get(lists[l], i), family, what, pool_text, gw, &pool, err) ||
+                add_pool(cfg, &pool, err))
+                return -1;
+            if (i == 0) {
+                memcpy(l ? cfg->pool6 : cfg->pool4, pool_text, sizeof(pool_text));
+                memcpy(l ? cfg->gateway6 : cfg->gateway4, gw, sizeof(gw));
+            }
+            if (cfg->internal && !cfg->allowed_ips_set && cfg->n_allowed_ips < NET_ALLOWED_IPS_MAX)
+                cfg->allowed_ips[cfg->n_allowed_ips++] = pool;
+        }
+    }
+    if (!cfg->allowed_ips_set && !cfg->internal)
+        return net_parse_allowed_ips("0.0.0.0/0,::/0", cfg->allowed_ips, NET_ALLOWED_IPS_MAX,
+                                     &cfg->n_allowed_ips, err);
+    return 0;
+}
+
+int net_config_parse(struct net_config *cfg, const json_t *request,
+                     const char *plugin_seed_file, bool check_seed,
+                     char err[NET_ERR_MAX])
+{
+    const json_t *options = NULL, *generic = NULL, *v4, *v6, *value;
+    struct net_secrets *secrets;
+    const char *key;
+    int ret = -1;
+
+    memset(cfg, 0, sizeof(*cfg));
+    err[0] = '\0';
+    if (!json_is_object(request)) {
+        net_fail(err, "malformed request: expected a JSON object");
+        goto out;
+    }
+    options = json_object_get(request, "Options");
+    if (options && json_is_null(options))
+        options = NULL;
+    if (options && !json_is_object(options)) {
+        net_fail(err, "malformed request: Options must be an object");
+        goto out;
+    }
+    generic = options ? json_object_get(options, "com.docker.network.generic") : NULL;
+    if (generic && json_is_null(generic))
+        generic = NULL;
+    if (generic && !json_is_object(generic)) {
+        net_fail(err, "malformed request: com.docker.network.generic must be an object");
         goto out;
     }
 
-    /* keepalive */
-    cfg->keepalive = NET_DEFAULT_KEEPALIVE;
-    if (val[O_KEEPALIVE]) {
-        if (parse_uint(val[O_KEEPALIVE], 0, 65535, &num)) {
-            net_fail(err, "wgvsock.keepalive: '%.32s' is not a number of seconds between 0 "
-                 "(off) and 65535", val[O_KEEPALIVE]);
+    /* An unknown option of ours is almost always a typo that would
+     * otherwise silently change the network's keys or its hub. */
+    json_object_foreach((json_t *)generic, key, value) {
+        if ((has_prefix(key, "wgvsock.") || has_prefix(key, "io.bestov.wg.")) &&
+            !known_option(key)) {
+            fail_unknown(key, err);
             goto out;
         }
-        cfg->keepalive = (uint16_t)num;
+    }
+    if (get_bool(options, "com.docker.network.internal", &cfg->internal, err) ||
+        get_bool(options, "com.docker.network.enable_ipv6", &cfg->ipv6, err))
+        goto out;
+    for (size_t i = 0; i < N_NET_OPTIONS; i++) {
+        const struct net_option *o = &net_options[i];
+        const char *v;
+
+        if (o->parse && (get_opt(generic, o->name, o->alias, &v, err) ||
+                         o->parse(cfg, v, generic, err)))
+            goto out;
     }
 
     /* IPAM: an IPv4 pool is required, its address is what the key is
@@ -591,75 +760,21 @@ int net_config_parse(struct net_config *cfg, const json_t *request,
         net_fail(err, "malformed request: IPv6Data must be an array");
         goto out;
     }
-
-    /* mtu (checked after enable_ipv6 is known: IPv6 needs 1280) */
-    cfg->mtu = WG_DEFAULT_MTU;
-    if (val[O_MTU]) {
-        unsigned long min = cfg->ipv6 ? 1280 : NET_MTU_MIN;
-        if (parse_uint(val[O_MTU], min, NET_MTU_MAX, &num)) {
-            net_fail(err, "wgvsock.mtu: '%.32s' is not an MTU between %lu and %u", val[O_MTU],
-                 min, NET_MTU_MAX);
-            goto out;
-        }
-        cfg->mtu = (unsigned)num;
-    }
-
-    /* allowed-ips: explicit; or for --internal only the network's own
-     * subnets (the hub's tunnel addresses); or everything. */
-    if (val[O_ALLOWED_IPS]) {
-        cfg->allowed_ips_set = true;
-        if (net_parse_allowed_ips(val[O_ALLOWED_IPS], cfg->allowed_ips, NET_ALLOWED_IPS_MAX,
-                                  &cfg->n_allowed_ips, err))
-            goto out;
-    }
-
-    for (i = 0; i < json_array_size(v4); i++) {
-        char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
-        if (parse_ipam(json_array_get(v4, i), AF_INET, "IPv4Data", pool_text, gw, &pool, err))
-            goto out;
-        if (add_pool(cfg, &pool, err))
-            goto out;
-        if (i == 0) {
-            memcpy(cfg->pool4, pool_text, sizeof(pool_text));
-            memcpy(cfg->gateway4, gw, sizeof(gw));
-        }
-        if (cfg->internal && !cfg->allowed_ips_set && cfg->n_allowed_ips < NET_ALLOWED_IPS_MAX)
-            cfg->allowed_ips[cfg->n_allowed_ips++] = pool;
-    }
-    for (i = 0; v6 && json_is_array(v6) && i < json_array_size(v6); i++) {
-        char pool_text[NET_ADDR_TEXT_MAX], gw[NET_ADDR_TEXT_MAX];
-        if (parse_ipam(json_array_get(v6, i), AF_INET6, "IPv6Data", pool_text, gw, &pool, err))
-            goto out;
-        if (add_pool(cfg, &pool, err))
-            goto out;
-        if (i == 0) {
-            memcpy(cfg->pool6, pool_text, sizeof(pool_text));
-            memcpy(cfg->gateway6, gw, sizeof(gw));
-        }
-        if (cfg->internal && !cfg->allowed_ips_set && cfg->n_allowed_ips < NET_ALLOWED_IPS_MAX)
-            cfg->allowed_ips[cfg->n_allowed_ips++] = pool;
-    }
-    if (!cfg->allowed_ips_set && !cfg->internal) {
-        net_parse_allowed_ips("0.0.0.0/0,::/0", cfg->allowed_ips, NET_ALLOWED_IPS_MAX,
-                              &cfg->n_allowed_ips, err);
-    }
+    if (parse_pools(cfg, v4, v6, err))
+        goto out;
 
     if (check_seed) {
-        struct net_secrets *secrets = net_secrets_load(cfg, plugin_seed_file, err);
+        secrets = net_secrets_load(cfg, plugin_seed_file, err);
         if (!secrets)
             goto out;
         net_secrets_free(secrets);
     }
     ret = 0;
 out:
+    /* The one way out: a failed parse keeps no secret. */
     if (ret)
         net_config_wipe(cfg);
     return ret;
-
-bad_seed:
-    net_config_wipe(cfg);
-    return net_fail(err, "wgvsock.seed: not valid base64 (or empty); create a seed with "
-                "head -c 32 /dev/urandom | base64");
 }
 
 void net_config_wipe(struct net_config *cfg)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #include "keyderive/keyderive.h"
@@ -115,6 +116,10 @@ int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max
 /* "auto", "wgcore", "kernel"; and back (-1 if unknown). */
 const char *net_engine_name(enum tunnel_engine e);
 int net_engine_from_name(const char *name);
+
+/* The network options and what they mean, for --help: the same table that
+ * drives net_config_parse() and its "unknown option" message. */
+void net_options_help(FILE *f);
 
 /* Wipes the secrets a config may hold. */
 void net_config_wipe(struct net_config *cfg);

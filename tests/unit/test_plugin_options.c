@@ -153,6 +153,53 @@ static void test_unknown_option(void **state)
     assert_int_equal(PARSE(BASE, "wgvsock.seed=" SEED, "com.example.label=1"), 0);
 }
 
+/* One table drives parsing, the "known options" message and --help: every
+ * option the parser takes is in both, aliases in --help. */
+static void test_one_option_table(void **state)
+{
+    static const char *const names[] = {
+        "wgvsock.transport", "wgvsock.engine", "wgvsock.stream-crc", "wgvsock.peer",
+        "wgvsock.peerkey", "wgvsock.seed", "wgvsock.seed-file", "wgvsock.additional",
+        "wgvsock.keepalive", "wgvsock.mtu", "wgvsock.allowed-ips", "wgvsock.attest",
+        "wgvsock.attest-root", "wgvsock.provision-port",
+    };
+    static const char *const aliases[] = {
+        "io.bestov.wg.peer", "io.bestov.wg.peerkey", "io.bestov.wg.seed",
+        "io.bestov.wg.additional", "com.docker.network.driver.mtu",
+    };
+    char *help = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&help, &len);
+
+    assert_non_null(f);
+    net_options_help(f);
+    assert_int_equal(fclose(f), 0);
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.nope=1"), "unknown option wgvsock.nope");
+    assert_non_null(strstr(err, "(see docs/OPTIONS.md)"));     /* the whole list fits */
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strstr(err, names[i]))
+            fail_msg("'%s' missing from '%s'", names[i], err);
+        if (!strstr(help, names[i]))
+            fail_msg("'%s' missing from --help", names[i]);
+    }
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (!strstr(help, aliases[i]))
+            fail_msg("alias '%s' missing from --help", aliases[i]);
+    free(help);
+}
+
+/* A parse that fails after the seed option was read leaves no seed behind
+ * (one way out of net_config_parse, wiping). */
+static void test_failure_wipes_seed(void **state)
+{
+    static const char zero[sizeof(cfg.seed_b64)];
+
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.keepalive=x"), "wgvsock.keepalive");
+    assert_memory_equal(cfg.seed_b64, zero, sizeof(zero));
+    expect_err(PARSE(BASE, "wgvsock.seed=" SEED, "wgvsock.mtu=9"), "wgvsock.mtu");
+    assert_memory_equal(cfg.seed_b64, zero, sizeof(zero));
+}
+
 static void test_missing_required(void **state)
 {
     expect_err(PARSE("wgvsock.peerkey=" PEERKEY, "wgvsock.seed=" SEED),
@@ -525,6 +572,8 @@ int main(void)
         cmocka_unit_test(test_transports),
         cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_unknown_option),
+        cmocka_unit_test(test_one_option_table),
+        cmocka_unit_test(test_failure_wipes_seed),
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_bad_peer_and_key),
         cmocka_unit_test(test_seed_sources),
