@@ -101,5 +101,6 @@ consistent "at the end"
 dk ps -aq | xargs -r timeout 120 "$DK_CLI" rm -f >/dev/null
 check "docker network rm" dk network rm xnet >/dev/null
 check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
+check "no sanitizer report in the plugin log (make asan)" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error' '$PL_LOG'"
 [ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 80 "$PL_LOG"; }
 e2e_finish

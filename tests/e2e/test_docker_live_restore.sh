@@ -67,5 +67,6 @@ check "docker network rm" dk network rm lnet >/dev/null
 check "no endpoint or network state left ($(plugin_state_files | tr '\n' ' '))" test -z "$(plugin_state_files)"
 left=$(ip -n "$E2E_NS" -o link | awk -F': ' '{print $2}' | grep '^wgv' | tr '\n' ' ' || true)
 check "no wgv* interface left ($left)" test -z "$left"
+check "no sanitizer report in the plugin log (make asan)" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error' '$PL_LOG'"
 [ "$E2E_FAILS" = 0 ] || { echo "--- plugin log (tail)"; tail -n 40 "$PL_LOG"; echo "--- dockerd"; dk_logs 30; }
 e2e_finish
