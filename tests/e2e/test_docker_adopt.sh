@@ -5,6 +5,7 @@
 # every ping answers again within the plugin's down time + 3 s, the TCP
 # connections survive, wg0 keeps its ifindex and the hub handshakes with the
 # same keys.  The same for SIGTERM followed by another binary (an upgrade).
+# A plugin without CAP_SYS_ADMIN adopts nothing and deletes nothing.
 # Then a container is stopped while the plugin is down: the stop
 # is answered once the plugin is back and leaves nothing behind (state file,
 # control socket, interface).
@@ -67,6 +68,24 @@ for c in $CTS; do
     watch_intact "$c" "$since"
 done
 check "the new binary runs" grep -q "wgvsock-plugin-new" "/proc/$PL_PID/cmdline"
+
+# Without CAP_SYS_ADMIN the plugin cannot enter the containers' namespaces:
+# it must adopt nothing and delete nothing, and a later start with it adopts.
+proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
+PL_WRAP="setpriv --bounding-set -all,+net_admin --inh-caps -all" plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+check "CAP_NET_ADMIN only: the plugin says it cannot look" wait_for 10 grep -q "scan was incomplete" "$PL_LOG"
+check "CAP_NET_ADMIN only: every endpoint is kept" test "$(ls "$PL_STATE/endpoints" | wc -l)" = 3
+for c in $CTS; do check "CAP_NET_ADMIN only: $c keeps its wg0" test "$(watch_ifindex "$c")" = "$(eval echo \$WATCH_IFX_$c)"; done
+proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
+watch_outage_begin $CTS
+t_kill=$(now_ms) since=$(date +%s)
+plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
+watch_recovered "$t_kill" 5000 $CTS
+for c in $CTS; do
+    eval "took=\$WATCH_TOOK_$c"
+    check "then with CAP_SYS_ADMIN: $c pings again after $took ms" test "$took" != never
+    watch_intact "$c" "$since"
+done
 
 # A container stopped while the plugin is down.
 EP3=$(ct_epid c3 anet)

@@ -17,8 +17,8 @@ dk_busybox
 e2e_secrets
 HUB_PORT=8172
 hub_start tcp 10.79.0.0/24
-# With CAP_NET_ADMIN as its only capability, as examples/systemd's
-# CapabilityBoundingSet gives it.
+# With CAP_NET_ADMIN as its only capability, the minimum (examples/systemd's
+# unit adds CAP_SYS_ADMIN for adoption after a restart and for -p).
 PL_WRAP="setpriv --bounding-set -all,+net_admin --inh-caps -all" plugin_start
 check "the plugin runs with CAP_NET_ADMIN only" \
     test "$(awk '/^CapEff/ { print $2 }' /proc/$PL_PID/status 2>/dev/null)" = 0000000000001000
