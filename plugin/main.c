@@ -71,6 +71,9 @@ static void usage(FILE *f)
 "  WGVSOCK_AEAD            openssl (default) or sodium: ChaCha20-Poly1305 backend\n"
 "  WGVSOCK_TUN_OFFLOAD=0   plain TUN devices without offloads (default: on)\n"
 "  WGVSOCK_UDP_OFFLOAD=0   no UDP GSO/GRO on the UDP transport (default: on)\n"
+"  WGVSOCK_SCOPE           local (default) or global: global for swarm services\n"
+"                          (the manager allocates addresses for every node);\n"
+"                          a global driver's networks need a swarm\n"
 "\n"
 "Network options (docker network create -o KEY=VALUE), [default]:\n",
             WG_WORKERS_MAX);
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
     };
     const char *socket_path = DEFAULT_SOCKET, *state_dir = DEFAULT_STATE_DIR;
     const char *control_dir = WG_CONTROL_DIR, *seed_file = getenv("WGVSOCK_SEED_FILE");
-    const char *crc = getenv("WGVSOCK_STREAM_CRC"), *gen;
+    const char *crc = getenv("WGVSOCK_STREAM_CRC"), *scope = getenv("WGVSOCK_SCOPE"), *gen;
     struct plugin plugin = { .tun = &tunnel_engines_ops };
     struct server *srv = NULL;
     char err[512];
@@ -130,6 +133,12 @@ int main(int argc, char **argv)
         return 2;
     }
     plugin.stream_no_crc = crc && !strcmp(crc, "0");
+    if (scope && *scope && strcmp(scope, "local") && strcmp(scope, "global")) {
+        fprintf(stderr, "wgvsock-plugin: WGVSOCK_SCOPE must be local or global, not '%s'\n",
+                scope);
+        return 2;
+    }
+    plugin.global_scope = scope && !strcmp(scope, "global");
     if (seed_file && !*seed_file)
         seed_file = NULL;
     wg_log_set_level(wg_log_level_from_env());

@@ -227,6 +227,22 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
             return -1;
         break;
     }
+    if (cfg->seed_fp_set) {
+        uint8_t fp[SEED_FP_LEN];
+        char mine[SEED_FP_HEX_LEN + 1], theirs[SEED_FP_HEX_LEN + 1];
+
+        seed_fp_compute(seed, fp);
+        if (sodium_memcmp(fp, cfg->seed_fp, SEED_FP_LEN)) {
+            kd_secret_wipe(seed);
+            seed_fp_to_hex(fp, mine);
+            seed_fp_to_hex(cfg->seed_fp, theirs);
+            return net_fail(err, "this node's seed is not the network's: its fingerprint is %s, "
+                            "the network was created with seed fingerprint %s (every node of a "
+                            "swarm needs the same seed: copy the manager's plugin seed file, see "
+                            "make plugin-seed, to this node's and restart its plugin)",
+                            mine, theirs);
+        }
+    }
     if (kd_secret_from_b64(additional, cfg->additional_b64)) {
         kd_secret_wipe(seed);
         return net_fail(err, "wgvsock.additional is not valid base64");
@@ -519,6 +535,20 @@ static int opt_seed_file(struct net_config *cfg, const char *v, const json_t *ge
     return 0;
 }
 
+/* Set by a swarm manager's AllocateNetwork (allocate.c); checked wherever
+ * the seed is read (net_config_secrets). */
+static int opt_seed_fp(struct net_config *cfg, const char *v, const json_t *generic,
+                       char err[NET_ERR_MAX])
+{
+    if (!v)
+        return 0;
+    if (seed_fp_from_hex(v, cfg->seed_fp))
+        return net_fail(err, "wgvsock.seed-fingerprint: expected %d hex digits (set by the "
+                        "swarm manager's plugin, not by hand)", SEED_FP_HEX_LEN);
+    cfg->seed_fp_set = true;
+    return 0;
+}
+
 static int opt_additional(struct net_config *cfg, const char *v, const json_t *generic,
                           char err[NET_ERR_MAX])
 {
@@ -599,6 +629,9 @@ static const struct net_option {
       "base64 seed, visible in docker network inspect\n[the plugin's seed file]" },
     { "wgvsock.seed-file", NULL, opt_seed_file,
       "absolute path of a seed file [the plugin's seed file]" },
+    { "wgvsock.seed-fingerprint", NULL, opt_seed_fp,
+      "16 hex digits, added by a swarm manager's plugin:\n"
+      "nodes whose seed differs refuse the network [none]" },
     { "wgvsock.additional", "io.bestov.wg.additional", opt_additional,
       "second derivation input, base64 [" KD_DEFAULT_ADDITIONAL_B64 "]" },
     { "wgvsock.keepalive", NULL, opt_keepalive, "seconds, 0 = off [25]" },

@@ -19,6 +19,7 @@
 #include "keyderive/keyderive.h"
 #include "plugin/attest_opts.h"
 #include "plugin/error.h"
+#include "plugin/seed_fp.h"
 #include "plugin/tunnel.h"        /* enum tunnel_engine */
 #include "wgcore/wgcore.h"
 #include "wgcore/tun.h"          /* WG_TUN_MTU_MAX */
@@ -71,6 +72,10 @@ struct net_config {
     size_t n_pools;                           /* every IPv4Data/IPv6Data Pool */
     struct wg_allowedip pools[NET_POOLS_MAX];
     struct net_attest attest;                 /* wgvsock.attest*: an attested, provisioned hub */
+    /* wgvsock.seed-fingerprint (seed_fp.h): set by AllocateNetwork in a
+     * swarm; every read of the seed must match it. */
+    bool seed_fp_set;
+    uint8_t seed_fp[SEED_FP_LEN];
 };
 
 /* Fills *cfg from a CreateNetwork request object (its "Options", "IPv4Data"

@@ -25,6 +25,8 @@ struct plugin {
     /* WGVSOCK_STREAM_CRC=0: stream framing without CRC for networks that
      * do not set wgvsock.stream-crc themselves. */
     bool stream_no_crc;
+    /* WGVSOCK_SCOPE=global: GetCapabilities answers Scope global (swarm). */
+    bool global_scope;
 };
 
 /* Frees every endpoint's device (shutdown); the state files stay.  Devices

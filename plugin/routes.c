@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/allocate.h"
 #include "plugin/endpoint.h"
 #include "plugin/network.h"
 #include "plugin/log.h"
@@ -29,11 +30,18 @@ static int h_activate(struct plugin *p, const json_t *req, json_t **resp, char e
 static int h_capabilities(struct plugin *p, const json_t *req, json_t **resp,
                           char err[NET_ERR_MAX])
 {
-    *resp = json_pack("{s:s, s:s}", "Scope", "local", "ConnectivityScope", "local");
+    /* global (WGVSOCK_SCOPE, the operator's choice): swarm's manager
+     * allocates addresses for every node; but Docker then refuses to create
+     * the network outside a swarm, so local stays the default.  Tasks on
+     * different nodes reach each other through the hub: connectivity is as
+     * wide as the scope. */
+    const char *scope = p->global_scope ? "global" : "local";
+
+    *resp = json_pack("{s:s, s:s}", "Scope", scope, "ConnectivityScope", scope);
     return 0;
 }
 
-/* Calls with nothing for us to do (global-scope allocation, discovery),
+/* Calls with nothing for us to do (discovery),
  * answered after checking the body. */
 static int h_empty(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
@@ -50,8 +58,8 @@ static const struct route {
     { "/NetworkDriver.GetCapabilities", h_capabilities, false },
     { "/NetworkDriver.CreateNetwork", network_create, true },
     { "/NetworkDriver.DeleteNetwork", network_delete, true },
-    { "/NetworkDriver.AllocateNetwork", h_empty, true },
-    { "/NetworkDriver.FreeNetwork", h_empty, true },
+    { "/NetworkDriver.AllocateNetwork", network_allocate, true },
+    { "/NetworkDriver.FreeNetwork", network_free, true },
     { "/NetworkDriver.CreateEndpoint", ep_create, true },
     { "/NetworkDriver.DeleteEndpoint", ep_delete, true },
     { "/NetworkDriver.EndpointOperInfo", ep_info, true },

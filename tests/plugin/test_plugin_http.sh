@@ -119,7 +119,7 @@ check "--help exits 0 and names every flag" bash -c "'$PLUGIN' --help | grep -q 
 missing=
 for w in --socket --state-dir --control-dir --seed-file --version \
          WGVSOCK_SEED_FILE LOG_LEVEL '(or info)' WGVSOCK_STREAM_CRC WGVSOCK_WORKERS WGVSOCK_AEAD \
-         WGVSOCK_TUN_OFFLOAD wgvsock.transport wgvsock.peer wgvsock.peerkey wgvsock.seed \
+         WGVSOCK_TUN_OFFLOAD WGVSOCK_SCOPE wgvsock.seed-fingerprint wgvsock.transport wgvsock.peer wgvsock.peerkey wgvsock.seed \
          wgvsock.seed-file wgvsock.additional wgvsock.keepalive wgvsock.mtu wgvsock.allowed-ips \
          wgvsock.stream-crc wgvsock.engine io.bestov.wg.peer io.bestov.wg.peerkey io.bestov.wg.seed \
          io.bestov.wg.additional com.docker.network.driver.mtu '[vsock]' '[25]' '[1420]' \
@@ -146,6 +146,8 @@ check "unknown flag exits 2" test "$rc" = 2
 check "stray argument exits 2" test "$rc" = 2
 WGVSOCK_STREAM_CRC=no "$PLUGIN" --socket "$TMP/x.sock" --state-dir "$TMP/x" >/dev/null 2>"$TMP/err"; rc=$?
 check "WGVSOCK_STREAM_CRC=no exits 2 with a message" bash -c "[ $rc = 2 ] && grep -q WGVSOCK_STREAM_CRC '$TMP/err' && [ ! -e '$TMP/x' ]"
+WGVSOCK_SCOPE=swarm "$PLUGIN" --socket "$TMP/x.sock" --state-dir "$TMP/x" >/dev/null 2>"$TMP/err"; rc=$?
+check "WGVSOCK_SCOPE=swarm exits 2 with a message" bash -c "[ $rc = 2 ] && grep -q 'WGVSOCK_SCOPE must be local or global' '$TMP/err' && [ ! -e '$TMP/x' ]"
 "$PLUGIN" --socket "$TMP/x.sock" --state-dir /proc/no/such >/dev/null 2>"$TMP/err"; rc=$?
 check "unusable state directory: exit 1 with a message" bash -c "[ $rc = 1 ] && grep -q 'state directory' '$TMP/err'"
 
@@ -246,6 +248,23 @@ else
 fi
 expect_err "engine=kernel with a stream transport" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"kernel"' | sed 's/"wgvsock.transport":"udp"/"wgvsock.transport":"tcp"/')" "needs wgvsock.transport=udp"
 expect_err "unknown engine" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.engine":"fast"')" "unknown engine 'fast'"
+
+# ---- swarm (global scope): AllocateNetwork on the manager validates and
+# returns the options with the seed's fingerprint (computed here
+# independently: BLAKE2b-128 keyed with the domain, first 8 bytes)
+FP=$(python3 -c 'import base64,hashlib,sys; print(hashlib.blake2b(base64.b64decode(sys.argv[1]), digest_size=16, key=b"wgvsock seed fingerprint v1").digest()[:8].hex())' "$SEED")
+allocbody() { printf '{"NetworkID":"%s","Options":{"wgvsock.transport":"udp","wgvsock.peer":"127.0.0.1:%s","wgvsock.peerkey":"%s"%s},"IPv4Data":[{"AddressSpace":"GlobalDefault","Gateway":"%s/24","Pool":"%s"}],"IPv6Data":[]}' "$NETE" "$PORT" "$HUB_PUB" "${1:-}" "$GW" "$SUBNET"; }
+r=$(call NetworkDriver.AllocateNetwork "$(allocbody)")
+check "AllocateNetwork returns the options + the seed fingerprint $FP" \
+    test "$(python3 -c 'import json,sys; o=json.load(sys.stdin)["Options"]; print(o["wgvsock.peer"], o["wgvsock.seed-fingerprint"], len(o))' <<<"$r" 2>&1)" = "127.0.0.1:$PORT $FP 4"
+check "AllocateNetwork keeps nothing" test ! -e "$STATE/networks/$NETE.json"
+check "the fingerprint is not the seed" bash -c "! grep -qF -- '$SEED' <<<'$r'"
+expect_err "AllocateNetwork refuses a bad option (the manager's docker network create fails)" NetworkDriver.AllocateNetwork "$(allocbody ',"wgvsock.mtu":"9"')" "wgvsock.mtu"
+expect_err "CreateNetwork on a node with another seed" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.seed-fingerprint":"0123456789abcdef"')" "the network was created with seed fingerprint 0123456789abcdef"
+check "...leaves no state" test ! -e "$STATE/networks/$NETE.json"
+expect_ok "CreateNetwork with the manager's fingerprint" NetworkDriver.CreateNetwork "$(engbody ',"wgvsock.seed-fingerprint":"'"$FP"'"')"
+expect_ok "DeleteNetwork" NetworkDriver.DeleteNetwork "$(printf '{"NetworkID":"%s"}' "$NETE")"
+expect_ok "FreeNetwork" NetworkDriver.FreeNetwork "$(printf '{"NetworkID":"%s"}' "$NETE")"
 
 # ---- the lifecycle (wgcore: its TUN, wg(8) socket and restart story) ----
 expect_ok "CreateNetwork udp (seed from WGVSOCK_SEED_FILE)" NetworkDriver.CreateNetwork "$(netbody ',"wgvsock.mtu":"1380","wgvsock.engine":"wgcore"')"

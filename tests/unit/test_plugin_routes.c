@@ -419,7 +419,8 @@ static void test_lifecycle(void **state)
 
 static void test_other_calls(void **state)
 {
-    expect_ok("/NetworkDriver.AllocateNetwork", "{\"NetworkID\":\"x\",\"Options\":{}}");
+    expect_err("/NetworkDriver.AllocateNetwork", "{\"NetworkID\":\"x\",\"Options\":{}}",
+               "missing option wgvsock.peer");     /* test_swarm_allocate has the rest */
     expect_ok("/NetworkDriver.FreeNetwork", "{\"NetworkID\":\"x\"}");
     expect_ok("/NetworkDriver.DiscoverNew", "{\"DiscoveryType\":1,\"DiscoveryData\":{}}");
     expect_ok("/NetworkDriver.DiscoverDelete", "{\"DiscoveryType\":1,\"DiscoveryData\":{}}");
@@ -691,6 +692,103 @@ static void test_seed_file_vanishes(void **state)
     expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""),
                "cannot open seed file /nonexistent/seed");
     pl.seed_file = seedfile;
+}
+
+/* Swarm (issue 16): AllocateNetwork validates like CreateNetwork and hands
+ * the options, with the seed's fingerprint, to every node's CreateNetwork;
+ * a node whose seed differs refuses the network and its endpoints. */
+static const char *allocate_body(const char *id, const char *extra)
+{
+    return fmt("{\"NetworkID\":\"%s\",\"Options\":{\"wgvsock.transport\":\"udp\","
+               "\"wgvsock.peer\":\"127.0.0.1:51820\",\"wgvsock.peerkey\":\"" PEERKEY "\"%s},"
+               "\"IPv4Data\":[{\"AddressSpace\":\"GlobalDefault\",\"Gateway\":\"10.77.0.1/24\","
+               "\"Pool\":\"10.77.0.0/24\"}],\"IPv6Data\":[]}\n", id, extra ? extra : "");
+}
+
+static void write_seed(const char *b64)
+{
+    FILE *f = fopen(seedfile, "w");
+
+    assert_non_null(f);
+    fputs(b64, f);
+    fputs("\n", f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_swarm_allocate(void **state)
+{
+    static const char EP3[] = "3333222233334444555566667777888899990000aaaabbbbccccddddeeeeffff";
+    struct kd_secret *seed = malloc(sizeof(*seed));
+    uint8_t fp[SEED_FP_LEN];
+    char hex[SEED_FP_HEX_LEN + 1], *opts;
+    json_t *j, *o;
+
+    pl.global_scope = true;
+    j = call("/NetworkDriver.GetCapabilities", "null\n");
+    assert_string_equal(json_string_value(json_object_get(j, "Scope")), "global");
+    assert_string_equal(json_string_value(json_object_get(j, "ConnectivityScope")), "global");
+    json_decref(j);
+    pl.global_scope = false;
+
+    /* the manager: options back, plus this seed's fingerprint */
+    assert_non_null(seed);
+    assert_int_equal(kd_secret_from_b64(seed, SEED), 0);
+    seed_fp_compute(seed, fp);
+    free(seed);
+    seed_fp_to_hex(fp, hex);
+    j = call("/NetworkDriver.AllocateNetwork", allocate_body(NET, NULL));
+    assert_null(json_object_get(j, "Err"));
+    o = json_object_get(j, "Options");
+    assert_true(json_is_object(o));
+    assert_int_equal(json_object_size(o), 4);
+    assert_string_equal(json_string_value(json_object_get(o, "wgvsock.peer")), "127.0.0.1:51820");
+    assert_string_equal(json_string_value(json_object_get(o, "wgvsock.seed-fingerprint")), hex);
+    opts = json_dumps(o, JSON_COMPACT);
+    assert_non_null(opts);
+    json_decref(j);
+    assert_int_equal(access(fmt("%s/networks/%s.json", dir, NET), F_OK), -1);  /* nothing kept */
+
+    /* a mistake fails on the manager, as CreateNetwork would */
+    expect_err("/NetworkDriver.AllocateNetwork",
+               allocate_body(NET, ",\"wgvsock.keepalive\":\"often\""), "wgvsock.keepalive");
+    expect_err("/NetworkDriver.AllocateNetwork", allocate_body(NET, ",\"wgvsock.mtu\":1400"),
+               "not a string");
+    expect_err("/NetworkDriver.AllocateNetwork", allocate_body(NET, ",\"wgvsock.tranport\":\"x\""),
+               "unknown option wgvsock.tranport");
+    expect_err("/NetworkDriver.AllocateNetwork",
+               allocate_body(NET, ",\"wgvsock.seed-fingerprint\":\"00000000000000000\""),
+               "16 hex digits");
+    expect_err("/NetworkDriver.AllocateNetwork", fmt("{\"NetworkID\":\"%s\",\"Options\":[]}", NET),
+               "Options must be an object");
+
+    /* a node: CreateNetwork gets what AllocateNetwork answered */
+    expect_ok("/NetworkDriver.CreateNetwork",
+              fmt("{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.generic\":%s},"
+                  "\"IPv4Data\":[{\"AddressSpace\":\"GlobalDefault\",\"Gateway\":\"10.77.0.1/24\","
+                  "\"Pool\":\"10.77.0.0/24\"}],\"IPv6Data\":[]}", NET, opts));
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP, "10.77.0.2/24", "", ""));
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP));
+    assert_int_equal(fake.live, 1);
+    free(opts);
+
+    /* a node with another seed: its CreateNetwork is refused clearly */
+    expect_err("/NetworkDriver.CreateNetwork",
+               create_net_body(NET2, ",\"wgvsock.seed-fingerprint\":\"0011223344556677\"", false,
+                               false), "seed fingerprint 0011223344556677");
+    assert_int_equal(access(fmt("%s/networks/%s.json", dir, NET2), F_OK), -1);
+    /* ...and so are its endpoints if the seed changes under a network */
+    expect_ok("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP2, "10.77.0.3/24", "", ""));
+    write_seed("b3RoZXJzZWVkLW90aGVyc2VlZC1vdGhlcnNlZWQtMTIzNA==");
+    expect_err("/NetworkDriver.Join", join_body(NET, EP2), "this node's seed is not the network's");
+    expect_err("/NetworkDriver.CreateEndpoint", create_ep_body(NET, EP3, "10.77.0.4/24", "", ""),
+               "this node's seed is not the network's");
+    assert_int_equal(fake.live, 1);
+    write_seed(SEED);
+    expect_ok("/NetworkDriver.Join", join_body(NET, EP2));
+    assert_int_equal(fake.live, 2);
+
+    expect_ok("/NetworkDriver.FreeNetwork", fmt("{\"NetworkID\":\"%s\"}", NET));
+    expect_err("/NetworkDriver.FreeNetwork", "{\"NetworkID\":\"../x\"}", "NetworkID");
 }
 
 static void test_restart(void **state)
@@ -1110,6 +1208,7 @@ int main(void)
         T(test_stream_crc_join),
         T(test_tunnel_failure),
         T(test_seed_file_vanishes),
+        T(test_swarm_allocate),
         T(test_restart),
         T(test_create_network_again),
         T(test_shutdown_destroys_all),
