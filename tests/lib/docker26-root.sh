@@ -8,14 +8,23 @@
 #
 # The root is a cache shared by every worktree and run: $WGVSOCK_DOCKER26_ROOT,
 # default /var/cache/wgvsock/trixie-docker.  It is ready when its stamp file
-# (DIR.stamp, written last, naming the package list and docker's version) exists; a build is
-# made in DIR.new and renamed into place, under a lock, so a build that died
-# half-way or two tests starting at once never leave a half root in use.
+# (DIR.stamp, written last, naming the package list and docker's version)
+# exists; a build is made in DIR.new and renamed into place, under a lock, so
+# a build that died half-way or two tests starting at once never leave a half
+# root in use.  A changed package list rebuilds it: not while tests run.
 # `make deps` runs this, and tests/lib/docker.sh runs it on first use.
-# Needs root, debootstrap and Debian's mirror (~500 MB, a few minutes).
+# Needs root, debootstrap and a Debian mirror: the one apt uses here, or
+# WGVSOCK_DEBIAN_MIRROR (~390 MB; 27-46 s on the dev machine).
 set -eu
 ROOT=${WGVSOCK_DOCKER26_ROOT:-/var/cache/wgvsock/trixie-docker}
-MIRROR=${WGVSOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror apt uses here (CI may reach no other), else deb.debian.org.
+apt_mirror() {
+    sed -n -e 's|^URIs: *\(https\{0,1\}://[^ ]*/debian/\{0,1\}\)$|\1|p' \
+        -e 's|^deb \(\[[^]]*\] \)\{0,1\}\(https\{0,1\}://[^ ]*/debian/\{0,1\}\) .*|\2|p' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1
+}
+MIRROR=${WGVSOCK_DEBIAN_MIRROR:-$(apt_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
 STAMP=$ROOT.stamp
 PKGS=docker.io,docker-cli,iptables,ca-certificates
 [ "${1:-}" = --print ] && { echo "$ROOT"; exit 0; }
