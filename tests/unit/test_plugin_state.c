@@ -150,6 +150,43 @@ static void test_persist_and_reload(void **state)
     state_close(st);
 }
 
+/* What adoption after a restart relies on (adopt.h): Joined and SandboxKey
+ * come back, and the two-step removal keeps the file until told. */
+static void test_joined_survives_and_file_goes_last(void **state)
+{
+    struct pl_state *st;
+    struct pl_endpoint *e, ep = make_ep("ep2", "net2", "10.77.0.3/24");
+    char path[256];
+
+    assert_int_equal(state_open(dir, NULL, &st), 0);
+    add_net(st, "net2", "wgvsock.seed", SEED);
+    assert_int_equal(state_add_ep(st, &ep), 0);
+    snprintf(path, sizeof(path), "%s/endpoints/ep2.json", dir);
+    assert_null(strstr(slurp(path), "Joined"));             /* only once joined */
+    e = state_find_ep(st, "ep2");
+    e->joined = true;
+    strcpy(e->sandbox_key, "/var/run/docker/netns/0123abcd");
+    assert_int_equal(state_save_ep(st, e), 0);
+    assert_non_null(strstr(slurp(path), "\"Joined\":true"));
+    state_close(st);
+
+    assert_int_equal(state_open(dir, NULL, &st), 0);
+    e = state_find_ep(st, "ep2");
+    assert_non_null(e);
+    assert_true(e->joined);
+    assert_string_equal(e->sandbox_key, "/var/run/docker/netns/0123abcd");
+    /* off the list, file still there (a crash now tells the next start) */
+    e = state_remove_ep(st, "ep2");
+    assert_non_null(e);
+    assert_null(state_find_ep(st, "ep2"));
+    assert_int_equal(access(path, F_OK), 0);
+    state_unlink_ep(st, "ep2");
+    assert_int_equal(access(path, F_OK), -1);
+    state_free_ep(e);
+    assert_int_equal(state_del_net(st, "net2"), 0);
+    state_close(st);
+}
+
 static void test_seed_file_stored_by_path(void **state)
 {
     struct pl_state *st;
@@ -288,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_id),
         cmocka_unit_test(test_persist_and_reload),
+        cmocka_unit_test(test_joined_survives_and_file_goes_last),
         cmocka_unit_test(test_seed_file_stored_by_path),
         cmocka_unit_test(test_bad_files_set_aside),
         cmocka_unit_test(test_memory_only),
