@@ -2,14 +2,15 @@
  *
  * Two sockets share the listen port: AF_INET and AF_INET6 with IPV6_V6ONLY
  * (so IPv4 peers appear as plain IPv4 endpoints, never as v4-mapped ones).
- * Each socket has its own receive thread doing recvmmsg into buffers owned
- * by that thread; send is sendmmsg with MSG_DONTWAIT, so a full socket
+ * The sockets are served by the process's shared receive loops
+ * (udp_rxloop.c: a few epoll threads for every device), which recvmmsg into
+ * buffers of their own; send is sendmmsg with MSG_DONTWAIT, so a full socket
  * buffer drops datagrams instead of stalling the device's TX thread.
  *
  * Re-binding creates the new pair first and swaps it in under a write lock,
- * so a failed bind (EADDRINUSE) leaves the old sockets working.  Old receive
- * threads are woken with shutdown(), which wakes a blocked recvmmsg even on
- * an unconnected UDP socket.
+ * so a failed bind (EADDRINUSE) leaves the old sockets working.  An old
+ * socket leaves its loop (wg_rxloop_del waits until its callback is not
+ * running) before it is closed.
  *
  * Offloads (udp_gso.h): a run of equal-size messages to one endpoint goes
  * out as one sendmsg with a UDP_SEGMENT cmsg, and the sockets have UDP_GRO
@@ -34,6 +35,7 @@
 #include "wgcore/thread.h"
 #include "wgcore/transport_ops.h"
 #include "wgcore/udp_gso.h"
+#include "wgcore/udp_rxloop.h"
 #include "wgcore/wgcore.h"
 
 #ifndef UDP_SEGMENT
@@ -43,28 +45,17 @@
 #define UDP_GRO 104
 #endif
 
-#define UDP_BUF_SIZE 65536u
-#define UDP_BUFS_LEN ((size_t)WG_BATCH_MAX * UDP_BUF_SIZE)
+/* recvmmsg calls per readiness event before the loop serves other sockets */
+#define UDP_READS_PER_EVENT 8
 #define UDP_SOCKBUF (4u << 20)
 #define UDP_RANDOM_PORT_TRIES 100
 
 struct udp_sock {
+    struct wg_rxloop_entry entry;               /* first: the loop's callback gets it */
     struct udp_transport *t;
     int fd;
     int family;
-    pthread_t thread;
-    bool thread_started;
-    bool stop;                                  /* atomic */
     bool gso;                                   /* UDP_SEGMENT sends; atomic: cleared on refusal */
-    uint8_t *bufs;                              /* WG_BATCH_MAX * UDP_BUF_SIZE, mmap'd */
-    struct mmsghdr hdrs[WG_BATCH_MAX];
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];      /* UDP_GRO: the segment size */
-        struct cmsghdr align;
-    } ctl[WG_BATCH_MAX];
-    struct iovec iov[WG_BATCH_MAX];
-    struct wg_sockaddr from[WG_BATCH_MAX];
-    struct wg_msg msgs[WG_BATCH_MAX];
 };
 
 struct udp_transport {
@@ -155,78 +146,66 @@ static size_t gro_size(struct msghdr *mh)
     return 0;
 }
 
-static void *udp_rx_thread(void *arg)
+/* On a receive loop's thread: read what the socket has, hand it to the
+ * device in batches of at most WG_BATCH_MAX. */
+static void udp_ready(struct wg_rxloop_entry *e, struct wg_rxloop_scratch *x)
 {
-    struct udp_sock *s = arg;
+    struct udp_sock *s = (struct udp_sock *)e;
     struct wg_transport *base = &s->t->base;
 
-    pthread_setname_np(pthread_self(), "wg-udp-rx");
-    for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
-        s->iov[i].iov_base = s->bufs + (size_t)i * UDP_BUF_SIZE;
-        s->iov[i].iov_len = UDP_BUF_SIZE;
-    }
-    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+    for (int k = 0; k < UDP_READS_PER_EVENT; k++) {
         unsigned n = 0;
         int r;
 
         for (unsigned i = 0; i < WG_BATCH_MAX; i++) {
-            struct msghdr *mh = &s->hdrs[i].msg_hdr;
+            struct msghdr *mh = &x->hdrs[i].msg_hdr;
 
             memset(mh, 0, sizeof(*mh));
-            memset(&s->from[i], 0, sizeof(s->from[i]));
-            mh->msg_name = &s->from[i].addr;
-            mh->msg_namelen = sizeof(s->from[i].addr);
-            mh->msg_iov = &s->iov[i];
+            memset(&x->from[i], 0, sizeof(x->from[i]));
+            mh->msg_name = &x->from[i].addr;
+            mh->msg_namelen = sizeof(x->from[i].addr);
+            mh->msg_iov = &x->iov[i];
             mh->msg_iovlen = 1;
-            mh->msg_control = s->ctl[i].buf;
-            mh->msg_controllen = sizeof(s->ctl[i].buf);
+            mh->msg_control = x->ctl[i].buf;
+            mh->msg_controllen = sizeof(x->ctl[i].buf);
         }
-        r = recvmmsg(s->fd, s->hdrs, WG_BATCH_MAX, MSG_WAITFORONE, NULL);
+        r = recvmmsg(s->fd, x->hdrs, WG_BATCH_MAX, MSG_DONTWAIT, NULL);
         if (r < 0) {
             /* ICMP errors surface here as ECONNREFUSED etc.: not fatal. */
-            if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED ||
-                errno == EHOSTUNREACH || errno == ENETUNREACH || errno == ENOBUFS ||
-                errno == ENOMEM)
+            if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+                errno == ENETUNREACH || errno == ENOBUFS || errno == ENOMEM)
                 continue;
-            break;
+            return;     /* EAGAIN: drained */
         }
-        /* After shutdown() recvmmsg reports one empty "message": stop. */
-        if (r == 0 || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
-            break;
         for (int i = 0; i < r; i++) {
-            size_t off = 0, len = s->hdrs[i].msg_len;
+            size_t off = 0, len = x->hdrs[i].msg_len;
 
             /* No WireGuard message is empty; a truncated one is garbage. */
-            if (!len || (s->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
+            if (!len || (x->hdrs[i].msg_hdr.msg_flags & MSG_TRUNC))
                 continue;
             while (off < len) {
-                n += wg_udp_gro_split(&s->from[i], s->iov[i].iov_base, len, gro_size(&s->hdrs[i].msg_hdr),
-                                      &off, s->msgs + n, WG_BATCH_MAX - n);
+                n += wg_udp_gro_split(&x->from[i], x->iov[i].iov_base, len, gro_size(&x->hdrs[i].msg_hdr),
+                                      &off, x->msgs + n, WG_BATCH_MAX - n);
                 if (n == WG_BATCH_MAX) {
-                    base->params.rx(base->params.ctx, s->msgs, n);
+                    base->params.rx(base->params.ctx, x->msgs, n);
                     n = 0;
                 }
             }
         }
         if (n)
-            base->params.rx(base->params.ctx, s->msgs, n);
+            base->params.rx(base->params.ctx, x->msgs, n);
+        if (r < WG_BATCH_MAX)
+            return;     /* drained */
     }
-    return NULL;
 }
 
 static void sock_free(struct udp_sock *s)
 {
     if (!s)
         return;
-    if (s->thread_started) {
-        __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
-        (void)shutdown(s->fd, SHUT_RDWR);   /* ENOTCONN, but wakes recvmmsg */
-        pthread_join(s->thread, NULL);
-    }
+    wg_rxloop_del(&s->entry);       /* no-op if never started */
     if (s->fd >= 0)
         close(s->fd);
-    if (s->bufs)
-        munmap(s->bufs, UDP_BUFS_LEN);
     free(s);
 }
 
@@ -247,28 +226,14 @@ static struct udp_sock *sock_new(struct udp_transport *t, int fd, int family)
         s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
         (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));  /* < 5.0: plain receives */
     }
-    /* mmap, not malloc: only pages a datagram touched cost memory, and
-     * they go back to the kernel at munmap.  From malloc, 4 MiB blocks land
-     * in a thread's arena once glibc has raised its mmap threshold (it does
-     * after the first such free), where freed memory stays with the process. */
-    s->bufs = mmap(NULL, UDP_BUFS_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (s->bufs == MAP_FAILED) {
-        s->bufs = NULL;
-        s->fd = -1;
-        sock_free(s);
-        return NULL;
-    }
+    s->entry.fd = fd;
+    s->entry.ready = udp_ready;
     return s;
 }
 
 static int sock_start(struct udp_sock *s)
 {
-    int err = wg_thread_start(&s->thread, udp_rx_thread, s);
-
-    if (err)
-        return err;
-    s->thread_started = true;
-    return 0;
+    return wg_rxloop_add(&s->entry);
 }
 
 /* Opens both sockets on one port.  For port 0 the kernel picks the IPv4

@@ -8,9 +8,9 @@
 #   - RSS, threads and fds are printed at 0 and 50 endpoints each cycle;
 #   - what an idle endpoint costs in a warm plugin (RSS with 50 endpoints in
 #     cycle 2 minus RSS after cycle 1's removal, / 50) is printed and must
-#     stay <= MEM_MAX_KIB_PER_ENDPOINT (256 KiB: today ~200, of which 4
-#     threads' stacks are 64; issue 12's target of 64 KiB needs the devices
-#     to share their threads, see docs/ENGINE.md);
+#     stay <= MEM_MAX_KIB_PER_ENDPOINT (256 KiB: today ~150, of which 2
+#     threads' stacks are ~32; issue 12's target of 64 KiB needs the devices
+#     to share the rest of their threads, see docs/ENGINE.md);
 #   - memory comes back: RSS after the 10th removal is within 10 % of RSS
 #     after the first, and no fd or thread is left behind;
 #   - no leak: the plugin is stopped with SIGTERM at the end; in an ASan

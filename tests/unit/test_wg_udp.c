@@ -6,7 +6,10 @@
  * UDP_SEGMENT sends (seen as few packets on lo) and arrive whole and in
  * order through UDP_GRO; WGVSOCK_UDP_OFFLOAD=0 sends one packet per
  * message; a GSO send the kernel refuses (segment above lo's MTU) falls
- * back to plain datagrams without losing the batch. */
+ * back to plain datagrams without losing the batch.  Receive loops: 40
+ * transports share the process's few wg-udp-rx threads, each gets its own
+ * traffic, the threads go with the last socket, and a receiver re-binding
+ * 40 times under a flood never runs a callback for a closed socket. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,10 +20,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "wgcore/transport.h"
+#include "wgcore/udp_rxloop.h"
 #include "netns_helpers.h"
 
 struct sink {
@@ -372,6 +377,120 @@ static void test_offloads(void **state)
     assert_int_equal(nsh_enter(NULL), 0);
 }
 
+static unsigned udp_rx_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    unsigned n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char path[300], comm[32] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if (e->d_name[0] == '.' || !(f = fopen(path, "r")))
+            continue;
+        if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "wg-udp-rx\n"))
+            n++;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+#define MANY 40
+
+static void test_shared_loops(void **state)
+{
+    static struct sink sinks[MANY];
+    struct wg_transport *t[MANY];
+    struct sink ss;
+    struct wg_transport *src = mk(&ss);
+    unsigned loops;
+
+    for (unsigned i = 0; i < MANY; i++) {
+        t[i] = mk(&sinks[i]);
+        assert_int_equal(wg_transport_bind(t[i], 0, 0), 0);
+    }
+    loops = wg_rxloop_threads();
+    assert_true(loops >= 1 && loops <= WG_RXLOOP_MAX);
+    for (int i = 0; i < 100 && udp_rx_threads() < loops; i++)
+        usleep(10000);
+    /* 80 sockets (v4 + v6 each), a handful of threads */
+    assert_int_equal(udp_rx_threads(), loops);
+    for (unsigned i = 0; i < MANY; i++) {
+        struct wg_sockaddr to;
+
+        ep_of(&to, i % 2 ? "::1" : "127.0.0.1", wg_transport_port(t[i]));
+        send_batch(src, &to, 3 + i % 5, 0);
+    }
+    for (unsigned i = 0; i < MANY; i++) {
+        assert_true(wait_count(&sinks[i], 3 + i % 5));
+        assert_true(sinks[i].in_order);
+    }
+    for (unsigned i = 0; i < MANY; i++)
+        wg_transport_destroy(t[i]);
+    wg_transport_destroy(src);
+    /* the last socket took the loops with it */
+    assert_int_equal(wg_rxloop_threads(), 0);
+    for (int i = 0; i < 100 && udp_rx_threads(); i++)
+        usleep(10000);
+    assert_int_equal(udp_rx_threads(), 0);
+}
+
+struct flooder {
+    struct wg_transport *t;
+    uint16_t *port;         /* atomic: the receiver's current port */
+    bool stop;              /* atomic */
+};
+
+static void *flood_main(void *arg)
+{
+    struct flooder *f = arg;
+    uint8_t data[64] = { 0 };
+
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+        struct wg_msg m[16];
+        char buf[40];
+
+        snprintf(buf, sizeof(buf), "127.0.0.1:%u", __atomic_load_n(f->port, __ATOMIC_RELAXED));
+        for (unsigned i = 0; i < 16; i++) {
+            assert_int_equal(wg_sockaddr_parse(&m[i].ep, buf, false), 0);
+            m[i].data = data;
+            m[i].len = sizeof(data);
+        }
+        (void)wg_transport_send(f->t, m, 16);
+    }
+    return NULL;
+}
+
+/* The receiver's sockets leave their loop while datagrams keep arriving:
+ * wg_rxloop_del must not return while the loop may still call back for
+ * them (under ASan a late callback is a use after free). */
+static void test_rebind_under_flood(void **state)
+{
+    struct sink sa, sb;
+    struct wg_transport *b = mk(&sb);
+    uint16_t port;
+    struct flooder f = { .t = mk(&sa), .port = &port };
+    pthread_t th;
+
+    assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+    __atomic_store_n(&port, wg_transport_port(b), __ATOMIC_RELAXED);
+    assert_int_equal(pthread_create(&th, NULL, flood_main, &f), 0);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(wg_transport_bind(b, 0, 0), 0);
+        __atomic_store_n(&port, wg_transport_port(b), __ATOMIC_RELAXED);
+        usleep(2000);
+    }
+    __atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(sink_count(&sb) > 0);
+    wg_transport_destroy(b);
+    wg_transport_destroy(f.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +500,8 @@ int main(void)
         cmocka_unit_test(test_send_unbound),
         cmocka_unit_test(test_send_while_rebinding),
         cmocka_unit_test(test_offloads),
+        cmocka_unit_test(test_shared_loops),
+        cmocka_unit_test(test_rebind_under_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
