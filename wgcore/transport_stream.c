@@ -333,12 +333,14 @@ static int vsock_bind16(int fd, uint32_t seed, uint32_t lo, uint32_t hi, uint16_
  * heap (glibc raises its mmap threshold after the first such free). */
 static size_t page_round(size_t n)
 {
-    static size_t pg;
+    static size_t page;     /* atomic: the TX and stream threads both ask */
+    size_t pg = __atomic_load_n(&page, __ATOMIC_RELAXED);
 
     if (!pg) {
         long v = sysconf(_SC_PAGESIZE);
 
         pg = v > 0 ? (size_t)v : 4096;
+        __atomic_store_n(&page, pg, __ATOMIC_RELAXED);
     }
     return (n + pg - 1) / pg * pg;
 }
