@@ -257,6 +257,8 @@ static int wrong_network(char err[NET_ERR_MAX], const char *ep_id, const char *n
     return net_fail(err, "endpoint %.12s is not on network %.12s", ep_id, net_id);
 }
 
+#define JOIN_WAIT_BUSY_MS 5000
+
 int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR_MAX])
 {
     char net_id[PL_ID_MAX + 1], ep_id[PL_ID_MAX + 1];
@@ -274,6 +276,14 @@ int ep_join(struct plugin *p, const json_t *req, json_t **resp, char err[NET_ERR
 
     state_lock(p->state);
     e = state_find_ep(p->state, ep_id);
+    /* Being adopted at start (adopt.c): that takes milliseconds; then the
+     * answer is the same as for a repeated Join. */
+    for (int i = 0; i < JOIN_WAIT_BUSY_MS / 10 && e && e->busy; i++) {
+        state_unlock(p->state);
+        usleep(10000);
+        state_lock(p->state);
+        e = state_find_ep(p->state, ep_id);
+    }
     if (!e || strcmp(e->net_id, net_id)) {
         state_unlock(p->state);
         return net_fail(err, "endpoint %.12s is not known to the wgvsock plugin on network %.12s",
