@@ -20,6 +20,7 @@
 #include "plugin/publish.h"
 #include "plugin/seedgen.h"
 #include "plugin/server.h"
+#include "plugin/shutdown.h"
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
 #include "wgcore/harden.h"

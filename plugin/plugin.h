@@ -29,12 +29,6 @@ struct plugin {
     bool global_scope;
 };
 
-/* Frees every endpoint's device (shutdown); the state files stay.  Devices
- * are released where the engine can (tunnel_ops.release): kernel ones keep
- * working while the plugin is away, wgcore ones leave their persistent TUN
- * for the next process to adopt (adopt.h). */
-void plugin_destroy_devices(struct plugin *p);
-
 /* Resolves cfg->engine from cfg->engine_opt, the transport and what this
  * host has (engine.c, at CreateNetwork).  0, or -1 with a message in err. */
 int plugin_engine_resolve(const struct plugin *p, struct net_config *cfg, char err[NET_ERR_MAX]);

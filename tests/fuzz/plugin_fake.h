@@ -14,6 +14,7 @@
 
 #include "plugin/endpoint.h"
 #include "plugin/routes.h"
+#include "plugin/shutdown.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

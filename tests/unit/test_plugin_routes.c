@@ -22,6 +22,7 @@
 #include "plugin/endpoint.h"
 #include "plugin/routes.h"
 #include "plugin/server.h"
+#include "plugin/shutdown.h"
 
 #define PEERKEY "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 #define SEED    "dGVzdHNlZWQtdGVzdHNlZWQtdGVzdHNlZWQtMTIzNA=="
