@@ -24,6 +24,7 @@
 #include "plugin/state.h"
 #include "plugin/tunnel.h"
 #include "wgcore/harden.h"
+#include "wgcore/secret_mem.h"
 #include "wgcore/workers.h"      /* WG_WORKERS_MAX, for --help */
 
 #define PLUGIN_VERSION "0.1.0"
@@ -174,13 +175,11 @@ int main(int argc, char **argv)
     if (seed_file) {
         /* Check now so a wrong path shows up in the plugin's log at once;
          * it stays an error per network, not a reason to refuse to start. */
-        struct kd_secret *s = malloc(sizeof(*s));
+        struct kd_secret *s = wg_secret_alloc(sizeof(*s));
         char why[NET_ERR_MAX];
         if (s && net_read_seed_file(seed_file, s, why))
             pl_err("WGVSOCK_SEED_FILE: %s", why);
-        if (s)
-            kd_secret_wipe(s);
-        free(s);
+        wg_secret_free(s, sizeof(*s));
     }
 
     ret = state_open(state_dir, seed_file, &plugin.state);

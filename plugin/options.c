@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "plugin/options.h"
+#include "wgcore/secret_mem.h"
 
 #define SEED_FILE_MAX (16 * 1024)
 
@@ -138,7 +139,7 @@ int net_parse_allowed_ips(const char *text, struct wg_allowedip *out, size_t max
 /* Decode base64 into a scratch secret just to check it; wipes it again. */
 static int check_b64_secret(const char *b64, bool allow_empty)
 {
-    struct kd_secret *s = malloc(sizeof(*s));
+    struct kd_secret *s = wg_secret_alloc(sizeof(*s));
     int ret;
 
     if (!s)
@@ -146,8 +147,7 @@ static int check_b64_secret(const char *b64, bool allow_empty)
     ret = kd_secret_from_b64(s, b64);
     if (ret == 0 && !allow_empty && s->len == 0)
         ret = -1;
-    kd_secret_wipe(s);
-    free(s);
+    wg_secret_free(s, sizeof(*s));
     return ret;
 }
 
@@ -166,7 +166,7 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
         close(fd);
         return net_fail(err, "seed file %s is not a regular file", path);
     }
-    buf = malloc(SEED_FILE_MAX + 1);
+    buf = wg_secret_alloc(SEED_FILE_MAX + 1);
     if (!buf) {
         close(fd);
         return net_fail(err, "out of memory reading seed file %s", path);
@@ -199,8 +199,7 @@ int net_read_seed_file(const char *path, struct kd_secret *seed, char err[NET_ER
     }
     ret = 0;
 out:
-    sodium_memzero(buf, SEED_FILE_MAX + 1);
-    free(buf);
+    wg_secret_free(buf, SEED_FILE_MAX + 1);
     close(fd);
     return ret;
 }
@@ -253,14 +252,14 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
 struct net_secrets *net_secrets_load(const struct net_config *cfg, const char *plugin_seed_file,
                                      char err[NET_ERR_MAX])
 {
-    struct net_secrets *s = malloc(sizeof(*s));
+    struct net_secrets *s = wg_secret_alloc(sizeof(*s));
 
     if (!s) {
         net_fail(err, "out of memory");
         return NULL;
     }
     if (net_config_secrets(cfg, plugin_seed_file, &s->seed, &s->additional, err)) {
-        free(s);
+        wg_secret_free(s, sizeof(*s));
         return NULL;
     }
     return s;
@@ -268,10 +267,7 @@ struct net_secrets *net_secrets_load(const struct net_config *cfg, const char *p
 
 void net_secrets_free(struct net_secrets *s)
 {
-    if (s) {
-        sodium_memzero(s, sizeof(*s));
-        free(s);
-    }
+    wg_secret_free(s, sizeof(*s));
 }
 
 /* Option value from the generic map by canonical name or alias; both given

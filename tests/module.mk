@@ -12,6 +12,8 @@ $(BUILD)/tests/unit/test_kd_%: $(BUILD)/obj/tests/unit/test_kd_%.o $(KEYDERIVE_O
 	$(UNIT_LINK)
 $(BUILD)/tests/unit/test_wg_%: $(BUILD)/obj/tests/unit/test_wg_%.o $(WGCORE_OBJS)
 	$(UNIT_LINK)
+# test_wg_secret checks that freed secret memory is wiped before munmap.
+$(BUILD)/tests/unit/test_wg_secret: ALL_LDFLAGS += -Wl,--wrap=munmap
 $(BUILD)/tests/unit/test_attest_%: $(BUILD)/obj/tests/unit/test_attest_%.o $(ATTEST_OBJS)
 	$(UNIT_LINK)
 $(BUILD)/tests/unit/test_prov_%: $(BUILD)/obj/tests/unit/test_prov_%.o $(PROVISION_OBJS) $(ATTEST_OBJS) $(WGCORE_OBJS)

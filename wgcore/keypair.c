@@ -6,6 +6,7 @@
 
 #include "wgcore/keypair.h"
 #include "wgcore/messages.h"
+#include "wgcore/secret_mem.h"
 
 static inline unsigned bucket_of(uint32_t index)
 {
@@ -102,7 +103,7 @@ struct wg_index_entry *wg_index_lookup_locked(struct wg_index_table *t, uint32_t
 
 struct wg_keypair *wg_keypair_new(void)
 {
-    struct wg_keypair *kp = calloc(1, sizeof(*kp));
+    struct wg_keypair *kp = wg_secret_alloc(sizeof(*kp));
 
     if (!kp)
         return NULL;
@@ -121,8 +122,7 @@ void wg_keypair_put(struct wg_keypair *kp)
         return;
     if (atomic_fetch_sub_explicit(&kp->refs, 1, memory_order_acq_rel) != 1)
         return;
-    sodium_memzero(kp, sizeof(*kp));
-    free(kp);
+    wg_secret_free(kp, sizeof(*kp));
 }
 
 static bool expired(uint64_t birth, uint64_t age, uint64_t now)

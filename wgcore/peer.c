@@ -11,6 +11,7 @@
 #include "wgcore/allowedips.h"
 #include "wgcore/peer.h"
 #include "wgcore/proto_state.h"
+#include "wgcore/secret_mem.h"
 
 static inline unsigned peer_bucket(const uint8_t pub[32])
 {
@@ -21,7 +22,9 @@ static inline unsigned peer_bucket(const uint8_t pub[32])
 
 struct wg_peer *wg_peer_new(struct wg_proto *p, const uint8_t public_key[32])
 {
-    struct wg_peer *peer = calloc(1, sizeof(*peer));
+    /* Secret memory: the handshake holds the static-static DH, the
+     * preshared key and ephemeral keys. */
+    struct wg_peer *peer = wg_secret_alloc(sizeof(*peer));
 
     if (!peer)
         return NULL;
@@ -47,8 +50,7 @@ void wg_peer_put(struct wg_peer *peer)
         sodium_memzero(peer->stage_arena, WG_STAGE_ARENA);
         free(peer->stage_arena);
     }
-    sodium_memzero(peer, sizeof(*peer));
-    free(peer);
+    wg_secret_free(peer, sizeof(*peer));
 }
 
 void wg_peer_link(struct wg_proto *p, struct wg_peer *peer)
@@ -142,7 +144,7 @@ void wg_peer_send_initiation(struct wg_peer *peer, uint64_t now, bool is_retry)
     if (peer->has_sent_handshake && now < peer->last_sent_handshake + WG_REKEY_TIMEOUT)
         return;
     wg_noise_tai64n(ts, wg_proto_realtime(p, now));
-    if (!wg_noise_create_initiation(&msg, &peer->handshake, &p->id, &p->index, ts))
+    if (!wg_noise_create_initiation(&msg, &peer->handshake, p->id, &p->index, ts))
         return;     /* no identity, or a low-order peer key: never send */
     peer->last_sent_handshake = now;
     peer->has_sent_handshake = true;

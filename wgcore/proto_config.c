@@ -15,6 +15,7 @@
 #include "wgcore/peer.h"
 #include "wgcore/proto_state.h"
 #include "wgcore/ratelimiter.h"
+#include "wgcore/secret_mem.h"
 
 int wg_proto_create(const struct wg_proto_io *io, struct wg_proto **out)
 {
@@ -29,9 +30,11 @@ int wg_proto_create(const struct wg_proto_io *io, struct wg_proto **out)
     if (!p)
         return -ENOMEM;
     p->io = *io;
+    p->id = wg_secret_alloc(sizeof(*p->id));
     p->aips = wg_allowedips_new();
     p->ratelimiter = wg_ratelimiter_new();
-    if (!p->aips || !p->ratelimiter) {
+    if (!p->id || !p->aips || !p->ratelimiter) {
+        wg_secret_free(p->id, sizeof(*p->id));
         wg_allowedips_free(p->aips);
         wg_ratelimiter_free(p->ratelimiter);
         free(p);
@@ -63,6 +66,7 @@ void wg_proto_destroy(struct wg_proto *p)
     wg_index_destroy(&p->index);
     pthread_mutex_destroy(&p->load_lock);
     pthread_rwlock_destroy(&p->cfg_lock);
+    wg_secret_free(p->id, sizeof(*p->id));
     sodium_memzero(p, sizeof(*p));
     free(p);
 }
@@ -96,7 +100,7 @@ static int validate_config(const struct wg_device_config *cfg)
 
 static bool is_own_key(struct wg_proto *p, const uint8_t pub[32])
 {
-    return p->id.has_identity && sodium_memcmp(p->id.public_key, pub, 32) == 0;
+    return p->id->has_identity && sodium_memcmp(p->id->public_key, pub, 32) == 0;
 }
 
 static void set_private_key(struct wg_proto *p, const uint8_t key[32])
@@ -104,17 +108,17 @@ static void set_private_key(struct wg_proto *p, const uint8_t key[32])
     struct wg_peer *peer, *next;
 
     if (sodium_is_zero(key, 32)) {
-        if (!p->id.has_identity)
+        if (!p->id->has_identity)
             return;
-        sodium_memzero(&p->id, sizeof(p->id));
+        sodium_memzero(p->id, sizeof(*p->id));
     } else {
-        if (p->id.has_identity && sodium_memcmp(p->id.private_key, key, 32) == 0)
+        if (p->id->has_identity && sodium_memcmp(p->id->private_key, key, 32) == 0)
             return;
-        memcpy(p->id.private_key, key, 32);
-        wg_noise_public_from_private(p->id.public_key, key);
-        p->id.has_identity = true;
+        memcpy(p->id->private_key, key, 32);
+        wg_noise_public_from_private(p->id->public_key, key);
+        p->id->has_identity = true;
     }
-    wg_cookie_checker_set_key(&p->cookie_checker, p->id.has_identity ? p->id.public_key : NULL);
+    wg_cookie_checker_set_key(&p->cookie_checker, p->id->has_identity ? p->id->public_key : NULL);
     for (peer = p->peers_head; peer; peer = next) {
         next = peer->next;
         /* A peer with our own public key makes no sense: drop it (kernel). */
@@ -123,7 +127,7 @@ static void set_private_key(struct wg_proto *p, const uint8_t key[32])
             continue;
         }
         pthread_mutex_lock(&peer->lock);
-        wg_noise_precompute_static_static(&peer->handshake, &p->id);
+        wg_noise_precompute_static_static(&peer->handshake, p->id);
         wg_noise_handshake_clear(&peer->handshake, &p->index);
         /* Sessions made with the old key stop sending; the next packet
          * makes a new handshake with the new key. */
@@ -153,7 +157,7 @@ static int apply_peer(struct wg_proto *p, const struct wg_peer_config *pc,
         *fresh = NULL;
         wg_peer_link(p, peer);
         /* Existing peers were recomputed by set_private_key if needed. */
-        wg_noise_precompute_static_static(&peer->handshake, &p->id);
+        wg_noise_precompute_static_static(&peer->handshake, p->id);
     }
 
     pthread_mutex_lock(&peer->lock);
@@ -239,10 +243,10 @@ int wg_proto_get(struct wg_proto *p, struct wg_device_info *info, uint64_t now)
 
     (void)now;
     pthread_rwlock_rdlock(&p->cfg_lock);
-    info->has_private_key = p->id.has_identity;
-    if (p->id.has_identity) {
-        memcpy(info->private_key, p->id.private_key, 32);
-        memcpy(info->public_key, p->id.public_key, 32);
+    info->has_private_key = p->id->has_identity;
+    if (p->id->has_identity) {
+        memcpy(info->private_key, p->id->private_key, 32);
+        memcpy(info->public_key, p->id->public_key, 32);
     } else {
         memset(info->private_key, 0, 32);
         memset(info->public_key, 0, 32);

@@ -68,7 +68,7 @@ static void rx_initiation(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
     struct wg_keypair *kp;
     struct wg_peer *peer;
 
-    if (!wg_noise_consume_initiation_1(msg, &p->id, &tmp))
+    if (!wg_noise_consume_initiation_1(msg, p->id, &tmp))
         return;
     peer = wg_peer_lookup(p, tmp.remote_static);
     if (!peer) {
@@ -127,7 +127,7 @@ static void rx_response(struct wg_proto *p, struct wg_pkt *pkt, uint64_t now)
     if (!peer)
         return;
     pthread_mutex_lock(&peer->lock);
-    if (!peer->dead && wg_noise_consume_response(msg, &peer->handshake, &p->id)) {
+    if (!peer->dead && wg_noise_consume_response(msg, &peer->handshake, p->id)) {
         char name[WG_PEER_NAME_LEN];
         wg_log(WG_LOG_DEBUG, "%s: received handshake response", wg_peer_name(peer, name));
         pkt->verdict = WG_PKT_CONSUMED;

@@ -39,7 +39,7 @@ struct wg_ratelimiter;
 struct wg_proto {
     struct wg_proto_io io;
     pthread_rwlock_t cfg_lock;
-    struct wg_static_identity id;
+    struct wg_static_identity *id;               /* secret memory (secret_mem.h) */
     struct wg_cookie_checker cookie_checker;
     struct wg_index_table index;
     struct wg_allowedips *aips;
