@@ -137,9 +137,11 @@ static void wgcore_release(void *ctx, void *dev)
 static int wgcore_apply(void *ctx, void *dev, const struct wg_device_config *config,
                         char err[NET_ERR_MAX])
 {
-    int ret = wg_device_apply(dev, config);
+    struct wgcore_tunnel *tun = dev;
+    int ret = wg_device_apply(tun->dev, config);
     if (ret)
-        snprintf(err, NET_ERR_MAX, "cannot configure %s: %s", wg_device_ifname(dev), strerror(-ret));
+        snprintf(err, NET_ERR_MAX, "cannot configure %s: %s", wg_device_ifname(tun->dev),
+                 strerror(-ret));
     return ret ? -1 : 0;
 }
 
