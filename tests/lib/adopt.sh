@@ -27,6 +27,7 @@ watch_listen() {
     e2e_defer "kill_wait $WATCH_PID 5"
 }
 
+watch_answered() { [ -n "$(watch_seq "$1")" ]; }
 watch_seq() { dk logs --tail 5 "$1" 2>&1 | grep -o 'seq=[0-9]*' | tail -1 | cut -d= -f2; }
 watch_ifindex() { dk exec "$1" cat /sys/class/net/wg0/ifindex 2>/dev/null; }
 watch_tcp() { cat "$WATCH_DIR/$(ct_ip "$1" "$WATCH_NET")" 2>/dev/null; }
@@ -38,7 +39,8 @@ watch_run() {
     dk run -d --name "$name" --network "$WATCH_NET" busybox sh -c \
         "ping -i 0.2 $HUB_ADDR & while sleep 0.5; do echo x; done | nc $HUB_ADDR $WATCH_PORT" \
         >/dev/null || { fail "docker run $name: $(tail -3 "$PL_LOG")"; return 1; }
-    wait_for 20 test -n "$(watch_seq "$name")" || { fail "$name: no ping answer"; return 1; }
+    wait_for 40 watch_answered "$name" ||
+        { fail "$name: no ping answer: $(dk logs --tail 3 "$name" 2>&1 | tr '\n' ' ')"; tail -n 20 "$PL_LOG"; return 1; }
     wait_for 20 grep -q open "$WATCH_DIR/$(ct_ip "$name" "$WATCH_NET")" || { fail "$name: no TCP"; return 1; }
     ep=$(ct_epid "$name" "$WATCH_NET")
     eval "WATCH_IFX_$name=$(watch_ifindex "$name")"
