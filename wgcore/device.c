@@ -60,6 +60,7 @@ struct wg_device {
     struct wg_transport *transport;
     struct wg_proto *proto;
     struct wg_hsq *hsq;                 /* handshake messages, off the RX path */
+    bool inline_handshakes;             /* WGVSOCK_HANDSHAKE_QUEUE=0 (bench only) */
 
     pthread_mutex_t cfg_lock;           /* apply: bind + proto apply as one */
     uint32_t fwmark;                    /* read by get under cfg_lock */
@@ -120,6 +121,16 @@ static void dev_reconnected(void *ctx, const struct wg_sockaddr *ep)
 
 /* ---- RX: transport thread ---- */
 
+/* WGVSOCK_HANDSHAKE_QUEUE=0 runs handshakes on the receiving thread, as
+ * before the queue: only so bench/handshake_flood.sh can measure what the
+ * queue buys in one run.  Never for production. */
+static bool handshake_queue_disabled(void)
+{
+    const char *v = getenv("WGVSOCK_HANDSHAKE_QUEUE");
+
+    return v && strcmp(v, "0") == 0;
+}
+
 static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
 {
     struct wg_device *dev = ctx;
@@ -142,7 +153,7 @@ static void dev_rx(void *ctx, struct wg_msg *msgs, unsigned n)
             continue;
         /* Diffie-Hellman belongs to the handshake thread; a full queue
          * drops the message (load shedding, as the kernel). */
-        if (wg_hsq_is_handshake(msgs[i].data, msgs[i].len)) {
+        if (!dev->inline_handshakes && wg_hsq_is_handshake(msgs[i].data, msgs[i].len)) {
             (void)wg_hsq_push(dev->hsq, &msgs[i].ep, msgs[i].data, msgs[i].len);
             continue;
         }
@@ -404,6 +415,7 @@ int wg_device_create(const struct wg_device_params *params, struct wg_device **o
     wg_proto_set_mtu(dev->proto, mtu);     /* padding never beyond the MTU */
     if ((err = wg_hsq_create(dev_handshakes, dev, &dev->hsq)))
         goto fail;
+    dev->inline_handshakes = handshake_queue_disabled();
     dev->mtu = mtu;
     dev->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (dev->stop_efd < 0) {
