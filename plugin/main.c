@@ -144,6 +144,9 @@ int main(int argc, char **argv)
     if (seed_file && !*seed_file)
         seed_file = NULL;
     wg_log_set_level(wg_log_level_from_env());
+    /* Errors on stderr, the rest on stdout: dockerd logs a managed plugin's
+     * stdout at level info and its stderr at level error. */
+    wg_log_set_info_fd(STDOUT_FILENO);
     /* Private keys and seeds must never reach a core file. */
     ret = wg_harden_no_dump();
     if (ret)
@@ -168,9 +171,10 @@ int main(int argc, char **argv)
             return 1;
         }
         if (ret > 0)
-            fprintf(stderr, "wgvsock-plugin: generated a new seed in %s (managed plugin: on the "
+            fprintf(stdout, "wgvsock-plugin: generated a new seed in %s (managed plugin: on the "
                     "host under /var/lib/docker/plugins/<plugin ID>/propagated-mount/; "
                     "`make plugin-peers SUBNET=...` prints the hub's peers)\n", seed_file);
+        fflush(stdout);
     }
     if (seed_file) {
         /* Check now so a wrong path shows up in the plugin's log at once;
@@ -207,9 +211,10 @@ int main(int argc, char **argv)
     }
     /* One start-up line unless silenced: not an error, so not via wg_log. */
     if (wg_log_level_from_env() != WG_LOG_SILENT)
-        fprintf(stderr, "wgvsock-plugin %s listening on %s (state %s; open file limit %lu: "
+        fprintf(stdout, "wgvsock-plugin %s listening on %s (state %s; open file limit %lu: "
                 "room for about %lu containers)\n", PLUGIN_VERSION, socket_path, state_dir,
                 nofile, capacity);
+    fflush(stdout);
 
     /* The server answers already: Docker's calls (a DeleteEndpoint for a
      * container stopped while we were down) are not kept waiting. */

@@ -237,8 +237,8 @@ int net_config_secrets(const struct net_config *cfg, const char *plugin_seed_fil
             seed_fp_to_hex(cfg->seed_fp, theirs);
             return net_fail(err, "this node's seed is not the network's: its fingerprint is %s, "
                             "the network was created with seed fingerprint %s (every node of a "
-                            "swarm needs the same seed: copy the manager's plugin seed file, see "
-                            "make plugin-seed, to this node's and restart its plugin)",
+                            "swarm needs the same seed: copy the manager's plugin seed file, "
+                            "whose path make plugin-seed prints, over this node's)",
                             mine, theirs);
         }
     }

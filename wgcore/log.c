@@ -1,4 +1,5 @@
-/* log.c - the engine's logger: one line per message on stderr, with a UTC
+/* log.c - the engine's logger: one line per message on stderr (or, for the
+ * levels below error, the descriptor wg_log_set_info_fd() gave), with a UTC
  * timestamp and the level, as wireguard-go's LOG_LEVEL=debug|verbose|error|
  * silent.  Each line goes out in one write(2) so lines from the device's
  * threads never interleave.  Callers never pass key material. */
@@ -14,6 +15,12 @@
 #include "wgcore/wgcore.h"
 
 static int log_level = WG_LOG_ERROR;
+static int info_fd = STDERR_FILENO;
+
+void wg_log_set_info_fd(int fd)
+{
+    __atomic_store_n(&info_fd, fd, __ATOMIC_RELAXED);
+}
 
 void wg_log_set_level(enum wg_log_level level)
 {
@@ -76,7 +83,8 @@ void wg_log(enum wg_log_level level, const char *fmt, ...)
         n = sizeof(line) - 2;       /* truncated: keep the newline */
     line[n++] = '\n';
     /* Best effort: a closed stderr must not take the engine down. */
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+    if (write(level == WG_LOG_ERROR ? STDERR_FILENO : __atomic_load_n(&info_fd, __ATOMIC_RELAXED),
+              line, (size_t)n) < 0)
         errno = saved;
     errno = saved;
 }

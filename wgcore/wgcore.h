@@ -159,6 +159,10 @@ void wg_device_info_free(struct wg_device_info *info);
 enum wg_log_level { WG_LOG_SILENT = 0, WG_LOG_ERROR, WG_LOG_VERBOSE, WG_LOG_DEBUG };
 void wg_log_set_level(enum wg_log_level level);
 enum wg_log_level wg_log_level_from_env(void);   /* reads LOG_LEVEL; default error */
+/* Where info and debug lines go (default stderr; errors always go there):
+ * the plugin uses stdout, which dockerd logs at level info (it logs a
+ * managed plugin's stderr as errors, whatever the line says). */
+void wg_log_set_info_fd(int fd);
 void wg_log(enum wg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
