@@ -39,13 +39,7 @@ for round in 1 2 3 4 5; do
     since=$(date +%s)
     plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
     down=$(($(now_ms) - t_kill))
-    watch_recovered "$t_kill" $((down + 3000)) $CTS
-    log "round $round: plugin down $down ms; pings back after (ms since the kill):$(for c in $CTS; do eval "printf ' %s=%s' $c \$WATCH_TOOK_$c"; done)"
-    for c in $CTS; do
-        eval "took=\$WATCH_TOOK_$c"
-        check "round $round: $c pings again $took ms after the kill (plugin down $down ms)" test "$took" != never
-    done
-    for c in $CTS; do watch_intact "$c" "$since"; done
+    watch_back "round $round (plugin down $down ms)" "$t_kill" $((down + 3000)) "$since" $CTS
     check "round $round: containers still running" test "$(dk ps -q | wc -l)" = 3
 done
 log "$(grep -c ' adopted: ' "$PL_LOG") adoptions in the plugin log"
@@ -60,13 +54,7 @@ watch_outage_begin $CTS
 since=$(date +%s)
 PL_BIN=$E2E_TMP/wgvsock-plugin-new plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
 down=$(($(now_ms) - t_kill))
-watch_recovered "$t_kill" $((down + 3000)) $CTS
-log "upgrade: plugin down $down ms; pings back after (ms):$(for c in $CTS; do eval "printf ' %s=%s' $c \$WATCH_TOOK_$c"; done)"
-for c in $CTS; do
-    eval "took=\$WATCH_TOOK_$c"
-    check "upgrade: $c pings again $took ms after SIGTERM (plugin down $down ms)" test "$took" != never
-    watch_intact "$c" "$since"
-done
+watch_back "upgrade (plugin down $down ms)" "$t_kill" $((down + 3000)) "$since" $CTS
 check "the new binary runs" grep -q "wgvsock-plugin-new" "/proc/$PL_PID/cmdline"
 
 # Without CAP_SYS_ADMIN the plugin cannot enter the containers' namespaces:
@@ -80,12 +68,7 @@ proc_kill -KILL "$PL_PID"; wait "$PL_PID" 2>/dev/null
 watch_outage_begin $CTS
 t_kill=$(now_ms) since=$(date +%s)
 plugin_start WGVSOCK_SEED_FILE="$E2E_SEED_FILE"
-watch_recovered "$t_kill" 5000 $CTS
-for c in $CTS; do
-    eval "took=\$WATCH_TOOK_$c"
-    check "then with CAP_SYS_ADMIN: $c pings again after $took ms" test "$took" != never
-    watch_intact "$c" "$since"
-done
+watch_back "then with CAP_SYS_ADMIN" "$t_kill" 5000 "$since" $CTS
 
 # A container stopped while the plugin is down.
 EP3=$(ct_epid c3 anet)

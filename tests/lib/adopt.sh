@@ -10,6 +10,8 @@
 #   watch_recovered T0 LIMIT NAME... wait until each ping answers again (a
 #                                  newer sequence number); ms since T0 in
 #                                  WATCH_TOOK_<name>
+#   watch_back WHAT T0 LIMIT SINCE NAME...  watch_recovered + a check per
+#                                  container + watch_intact: the outage's verdict
 #   watch_intact NAME              same wg0 ifindex, TCP connection still open
 #                                  and still carrying lines, hub handshake
 #                                  with the same public key since the outage
@@ -93,4 +95,18 @@ watch_intact() {
     age=$(hub_handshake "$key")
     check "$name: hub handshook with the same key since the restart (${age:-never} s ago)" \
         test -n "$age" -a "${age:-99}" -le $(($(date +%s) - since + 1))
+}
+
+# watch_back WHAT T0 LIMIT SINCE NAME...: after an outage that began at T0
+# (ms), every container's ping answers within LIMIT ms of it and its tunnel is
+# intact (watch_intact, handshakes since SINCE, seconds); logs the times.
+watch_back() {
+    local what=$1 t0=$2 limit=$3 since=$4 c took; shift 4
+    watch_recovered "$t0" "$limit" "$@"
+    log "$what: pings back after (ms):$(for c; do eval "printf ' %s=%s' $c \$WATCH_TOOK_$c"; done)"
+    for c; do
+        eval "took=\$WATCH_TOOK_$c"
+        check "$what: $c pings again $took ms after the outage began (limit $limit ms)" test "$took" != never
+        watch_intact "$c" "$since"
+    done
 }
