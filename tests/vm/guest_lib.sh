@@ -43,3 +43,21 @@ guest_bulk() {
     echo "bulk: $got/$want bytes in $(( $(date +%s) - t0 ))s"
     [ "$got" = "$want" ] && [ "$(md5sum < /tmp/data)" = "$(md5sum < /tmp/recv)" ]
 }
+
+# guest_wgvsockd HOLDER IFN [daemon options]: wgvsockd -n vsock IFN in the
+# network namespace of HOLDER (a guest_netns PID), logging to /tmp/IFN.log;
+# its PID in GUEST_PID.  False, with the log's tail, if its control socket
+# does not appear within 10 s.
+guest_wgvsockd() {
+    holder=$1 ifn=$2; shift 2
+    rm -f "/var/run/wireguard/$ifn.sock"
+    LOG_LEVEL=verbose nsenter -t "$holder" -n wgvsockd -f -n vsock "$@" "$ifn" >> "/tmp/$ifn.log" 2>&1 &
+    GUEST_PID=$!
+    i=0
+    while [ $i -lt 100 ]; do
+        [ -S "/var/run/wireguard/$ifn.sock" ] && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "wgvsockd $ifn did not come up:"; tail -20 "/tmp/$ifn.log"
+    return 1
+}

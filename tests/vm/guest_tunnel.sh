@@ -34,18 +34,9 @@ PUB_A=$(cat /tmp/a.pub) PUB_B=$(cat /tmp/b.pub) PUB_C=$(cat /tmp/c.pub)
 # start A|B [daemon options]: wgvsockd in the foreground of a background job
 start() {
     side=$1; shift
-    ifn=wg$(echo "$side" | tr ABC abc)
-    rm -f "/var/run/wireguard/$ifn.sock"
     case $side in A) holder=$NSA ;; B) holder=$NSB ;; *) holder=$NSC ;; esac
-    LOG_LEVEL=verbose nsenter -t "$holder" -n wgvsockd -f -n vsock "$@" "$ifn" >> "/tmp/$ifn.log" 2>&1 &
-    eval "PID_$side=$!"
-    i=0
-    while [ $i -lt 100 ]; do
-        [ -S "/var/run/wireguard/$ifn.sock" ] && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    log "wgvsockd $ifn did not come up:"; tail -20 "/tmp/$ifn.log"
-    return 1
+    guest_wgvsockd "$holder" "wg$(echo "$side" | tr ABC abc)" "$@" || return 1
+    eval "PID_$side=$GUEST_PID"
 }
 stop() {  # stop A|B [signal]
     eval "pid=\$PID_$1"

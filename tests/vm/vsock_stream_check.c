@@ -9,6 +9,11 @@
  *
  *   vsock_stream_check [-m MiB]     exit 0 = every check passed
  *   vsock_stream_check -g PORT      hostile streams at a daemon's listener
+ *   vsock_stream_check -s PORT -n N -t SECS -r FILE
+ *                                   N stalled connections held at a daemon's
+ *                                   listener (FILE created once all are open);
+ *                                   exit 0 if the daemon closed every one
+ *                                   within SECS
  */
 #include <errno.h>
 #include <pthread.h>
@@ -519,13 +524,91 @@ static int hostile(uint16_t port)
     return 0;
 }
 
+/* -s: N connections that never authenticate, in four kinds (idle, a
+ * 65535-byte frame cut after 1000 bytes, a header alone, zero-length
+ * frames); the daemon must close them (limits, eviction, its handshake
+ * timeout) while a real peer still gets in (tests/vm/guest_vsock_bounds.sh). */
+static int stall(uint16_t port, int n, int secs, const char *ready)
+{
+    static uint8_t junk[1000];
+    struct pollfd *p = calloc((size_t)n, sizeof(*p));
+    int open = 0, refused = 0, closed = 0, left;
+    double t0, deadline;
+    FILE *f;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (!p || getrandom(junk, sizeof(junk), 0) != (ssize_t)sizeof(junk))
+        return 1;
+    for (int i = 0; i < n; i++) {
+        struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_LOCAL,
+                                 .svm_port = port };
+        int fd = raw_socket();
+
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+            close(fd);
+            refused++;
+            continue;
+        }
+        switch (i % 4) {
+        case 0:                                     /* idle */
+            break;
+        case 1:                                     /* partial maximal frame */
+            (void)!write(fd, "\xff\xff\x00\x00\x00\x00", 6);
+            (void)!write(fd, junk, sizeof(junk));
+            break;
+        case 2:                                     /* header of a 148-byte frame */
+            (void)!write(fd, "\x94\x00\x00\x00\x00\x00", 6);
+            break;
+        default:                                    /* zero-length frames */
+            for (int k = 0; k < 8; k++)
+                put_frame(fd, junk, 0, true);
+            break;
+        }
+        p[open].fd = fd;
+        p[open++].events = POLLIN;
+    }
+    printf("stall: %d connections open to local(1):%u, %d refused\n", open, port, refused);
+    f = fopen(ready, "w");
+    if (f)
+        fclose(f);
+    t0 = now_s();
+    deadline = t0 + secs;
+    left = open;
+    while (left > 0 && now_s() < deadline) {
+        if (poll(p, (nfds_t)open, 200) <= 0)
+            continue;
+        for (int i = 0; i < open; i++) {
+            char b[64];
+            ssize_t r;
+
+            if (p[i].fd < 0 || !p[i].revents)
+                continue;
+            r = recv(p[i].fd, b, sizeof(b), MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EAGAIN)) {
+                close(p[i].fd);
+                p[i].fd = -1;
+                closed++;
+                left--;
+            }
+        }
+    }
+    printf("STALL_CLOSED %d of %d closed by the daemon in %.1f s (limit %d s)\n", closed, open,
+           now_s() - t0, secs);
+    for (int i = 0; i < open; i++)
+        if (p[i].fd >= 0)
+            close(p[i].fd);
+    free(p);
+    return open > 0 && left == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct sink sa, sb;
     struct wg_transport *a, *b;
     unsigned mib = 16;
     uint16_t pb = 51820;
-    int opt;
+    int opt, stall_port = -1, stall_n = 600, stall_secs = 30;
+    const char *ready = "/tmp/stall.ready";
 
     /* Never on a real host: an AF_VSOCK socket there could reach the
      * hypervisor (CID 2) or the machine's own CID. */
@@ -534,12 +617,22 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt(argc, argv, "m:g:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:g:s:n:t:r:")) != -1) {
         if (opt == 'm')
             mib = (unsigned)atoi(optarg);
         else if (opt == 'g')
             return hostile((uint16_t)atoi(optarg));
+        else if (opt == 's')
+            stall_port = atoi(optarg);
+        else if (opt == 'n')
+            stall_n = atoi(optarg);
+        else if (opt == 't')
+            stall_secs = atoi(optarg);
+        else if (opt == 'r')
+            ready = optarg;
     }
+    if (stall_port >= 0)
+        return stall((uint16_t)stall_port, stall_n, stall_secs, ready);
 
     check_ephemeral_port();
     check_wire_bytes(false);
