@@ -17,26 +17,10 @@
 # Everything lives in two namespaces this test creates ("host" with the hub
 # and the plugin, "ctr" as the container), names carry $$.
 set -u
-ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-case ${BUILD:-build} in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/${BUILD:-build}/bin ;; esac
-# run.sh's WGVSOCK_BIN is $PWD/$BUILD/bin, wrong for an absolute BUILD
-[ -n "${WGVSOCK_BIN:-}" ] && [ -x "$WGVSOCK_BIN/wgvsock-plugin" ] && BIN=$WGVSOCK_BIN
-PLUGIN=$BIN/wgvsock-plugin
-HUBD=$BIN/wgvsockd
-KD=$BIN/keyderive
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (TUN, namespaces)"
-for t in curl wg ip ping python3; do command -v $t >/dev/null || skip "$t not installed"; done
-for b in "$PLUGIN" "$HUBD" "$KD"; do [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }; done
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-
-FAILS=0 CHECKS=0
-log()  { printf '%s %s\n' "$(date +%T)" "$*"; }
-ok()   { CHECKS=$((CHECKS + 1)); printf 'ok:   %s\n' "$*"; }
-bad()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); printf 'FAIL: %s\n' "$*"; }
-check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi; }
-die()  { bad "$*"; exit 1; }
+. "$(dirname "$0")/../lib/plugin_test.sh"
+HUBD=$WGVSOCKD
+pt_require curl wg ip ping python3
+pt_built "$PLUGIN" "$HUBD" "$KD"
 
 TMP=$(mktemp -d /tmp/wgvsock-plugin-test.XXXXXX)
 NSH=wgvp-h$$ NSC=wgvp-c$$
@@ -68,11 +52,6 @@ cleanup() {
 }
 trap cleanup EXIT
 : >"$TMP/ifnames"
-
-wait_for() {  # SECONDS CMD...
-    local end=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
-}
 
 # call METHOD BODY: prints the reply body; the HTTP status goes to $TMP/status,
 # the Content-Type to $TMP/ctype.

@@ -16,24 +16,9 @@
 #               core file.  A control process proves this machine does write
 #               cores there (core_pattern is a plain file name).
 set -u
-ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-case ${BUILD:-build} in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/${BUILD:-build}/bin ;; esac
-[ -n "${WGVSOCK_BIN:-}" ] && [ -x "$WGVSOCK_BIN/wgvsock-plugin" ] && BIN=$WGVSOCK_BIN
-PLUGIN=$BIN/wgvsock-plugin
-WGVSOCKD=$BIN/wgvsockd
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (TUN, namespaces)"
-for t in curl wg ip python3 prlimit; do command -v $t >/dev/null || skip "$t not installed"; done
-for b in "$PLUGIN" "$WGVSOCKD"; do [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }; done
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-
-FAILS=0 CHECKS=0
-log()  { printf '%s %s\n' "$(date +%T)" "$*"; }
-ok()   { CHECKS=$((CHECKS + 1)); printf 'ok:   %s\n' "$*"; }
-bad()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); printf 'FAIL: %s\n' "$*"; }
-check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi; }
-die()  { bad "$*"; exit 1; }
+. "$(dirname "$0")/../lib/plugin_test.sh"
+pt_require curl wg ip python3 prlimit
+pt_built "$PLUGIN" "$WGVSOCKD"
 
 . "$ROOT/tests/lib/proc.sh"
 TMP=$(mktemp -d /tmp/wgvsock-limits.XXXXXX)
@@ -56,10 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() {  # SECONDS CMD...
-    local end=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
-}
 call() {  # METHOD BODY: the reply body
     printf '%s\n' "$2" | curl -sS --max-time 20 --unix-socket "$SOCK" -X POST \
         -H 'Content-Type:' --data-binary @- "http://plugin/$1" 2>&1
