@@ -23,25 +23,14 @@
 # MEM_CYCLES / MEM_ENDPOINTS make it smaller for quick runs; MEM_SMAPS_DIR=DIR
 # keeps /proc/PID/smaps at each measurement.
 set -u
-ROOT=${WGVSOCK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-case ${BUILD:-build} in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/${BUILD:-build}/bin ;; esac
-[ -n "${WGVSOCK_BIN:-}" ] && [ -x "$WGVSOCK_BIN/wgvsock-plugin" ] && BIN=$WGVSOCK_BIN
-PLUGIN=$BIN/wgvsock-plugin HUBD=$BIN/wgvsockd KD=$BIN/keyderive
+. "$(dirname "$0")/../lib/plugin_test.sh"
+HUBD=$WGVSOCKD
 CYCLES=${MEM_CYCLES:-10} N=${MEM_ENDPOINTS:-50} MAXKIB=${MEM_MAX_KIB_PER_ENDPOINT:-256}
 [ "$CYCLES" -ge 2 ] || { echo "MEM_CYCLES must be >= 2"; exit 1; }
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (TUN, namespaces)"
-for t in wg ip python3; do command -v $t >/dev/null || skip "$t not installed"; done
-for b in "$PLUGIN" "$HUBD" "$KD"; do [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }; done
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-
-FAILS=0 CHECKS=0
-log()  { printf '%s %s\n' "$(date +%T)" "$*"; }
-ok()   { CHECKS=$((CHECKS + 1)); printf 'ok:   %s\n' "$*"; }
-bad()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); printf 'FAIL: %s\n' "$*"; }
-check() { local n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi; }
-die()  { bad "$*"; echo "$CHECKS checks, $FAILS failed"; exit 1; }
+pt_require wg ip python3
+pt_built "$PLUGIN" "$HUBD" "$KD"
+die()  { bad "$*"; echo "$CHECKS checks, $FAILS failed"; exit 1; }    # with the summary
 
 TMP=$(mktemp -d /tmp/wgvsock-mem-test.XXXXXX)
 NSH=wgvm-h$$
