@@ -39,7 +39,7 @@ check "config.json mounts nothing that must exist on the host" \
 check "docker plugin enable on a fresh host" dk plugin enable wgvsock
 check "plugin is enabled" test "$(dk plugin inspect -f '{{.Enabled}}' wgvsock)" = true
 PSTATE=$DK/data/plugins/$(dk plugin inspect -f '{{.Id}}' wgvsock)/propagated-mount
-SEEDF=$(make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-seed 2>&1)
+SEEDF=$(make -s --no-print-directory -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-seed 2>&1)
 check "make plugin-seed prints the seed's host path ($SEEDF)" test "$SEEDF" = "$PSTATE/seed"
 check "the plugin made a seed of 32 bytes" test "$(base64 -d "$SEEDF" 2>/dev/null | wc -c)" = 32
 check "the seed file is 0600" test "$(stat -c %a "$SEEDF")" = 600
@@ -48,7 +48,7 @@ SEED=$(cat "$SEEDF")
 SEED_SUM=$(sha256sum <"$SEEDF")
 E2E_SEED_FILE=$SEEDF
 hub_start udp 10.81.0.0/24
-make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-peers SUBNET=10.81.0.0/24 ADD="$E2E_ADD" \
+make -s --no-print-directory -C "$E2E_ROOT" BUILD="${BUILD:-build}" DOCKER="$DK_CLI" plugin-peers SUBNET=10.81.0.0/24 ADD="$E2E_ADD" \
     >"$E2E_TMP/peers.conf" 2>&1
 check "make plugin-peers prints the hub's peers for that seed" \
     cmp -s "$E2E_TMP/peers.conf" <(sed -n '/^\[Peer\]/,$p' "$E2E_TMP/hub.conf")
