@@ -20,6 +20,7 @@
 
 #include "plugin/forward_relay.h"
 #include "plugin/log.h"
+#include "plugin/netns.h"
 
 time_t relay_now(void)
 {
@@ -42,13 +43,15 @@ int relay_socket_in(struct fwd *f, struct pub *p, int type)
     int fd, saved;
 
     if (p->netns < 0) {
-        p->netns = open(p->netns_path, O_RDONLY | O_CLOEXEC);
+        /* Also through other mount namespaces (/proc/PID/root): dockerd's
+         * own, seen from a managed plugin ("pidhost"). */
+        p->netns = netns_open_sandbox(p->netns_path);
         if (p->netns < 0) {
-            saved = errno;
+            saved = -p->netns;
             if (!p->netns_warned)
                 pl_err("forwarder: cannot open the container's network namespace %s: %s%s",
-                       p->netns_path, strerror(saved), saved != ENOENT ? "" :
-                       " (the plugin must run in dockerd's mount namespace)");
+                       p->netns_path, strerror(saved), saved == EACCES || saved == EPERM ?
+                       " (a managed plugin needs CAP_SYS_PTRACE and pidhost)" : "");
             p->netns_warned = true;
             return -saved;
         }

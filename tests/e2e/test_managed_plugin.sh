@@ -6,15 +6,17 @@
 # its own persistent state, Docker's propagated mount), `make plugin-peers`
 # gives the hub its peers, a network with --driver wgvsock:latest and no seed
 # option, a container that pings the hub, wg show on the host through the
-# documented bind mount, a clear error for -p (no CAP_SYS_ADMIN), seed and
-# network that survive disable/enable, and disable/rm that leave nothing
-# behind.
+# documented bind mount, -p (the plugin enters the container's namespace:
+# CAP_SYS_ADMIN, and finds it through dockerd's /proc/PID/root: pidhost +
+# CAP_SYS_PTRACE), a running container's tunnel kept (same wg0, pings) across
+# a SIGKILL of the plugin's process and a disable -f/enable, seed and network
+# that survive disable/enable, and disable/rm that leave nothing behind.
 # engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
 e2e_need_root
-e2e_need_tool make ping python3
+e2e_need_tool make ping python3 curl
 e2e_need_bin keyderive wgvsockd wgvsock-plugin
 
 e2e_netns
@@ -70,9 +72,36 @@ check "the device's control socket is in the plugin's state" test -S "$PSTATE/wi
 check "host wg show sees the device through the documented bind mount" bash -c \
     "[ \"\$(unshare -m sh -c 'mount --bind $PSTATE/wireguard /run/wireguard && wg show $IF public-key')\" = '$PUB' ]"
 check "state is written to the plugin's propagated mount" test -n "$(ls "$PSTATE/networks" 2>/dev/null)"
-out=$(dk run -d --name pp --network mnet -p 18080:80 busybox sleep 60 2>&1)
-check "-p on the managed plugin: a clear error ($out)" bash -c "echo '$out' | grep -q CAP_SYS_ADMIN"
+dk run -d --name pp --network mnet -p 18080:80 busybox sh -c \
+    'mkdir -p /www; echo hello managed >/www/index.html; httpd -p 80 -h /www; exec sleep 600' >/dev/null \
+    || fail "docker run -p with the managed plugin: $(dk_logs 20)"
+check "-p 18080:80 through the managed plugin: page fetched from the host" \
+    wait_for 15 bash -c "[ \"\$(ip netns exec $E2E_NS curl -sS --max-time 5 http://127.0.0.1:18080/)\" = 'hello managed' ]"
 dk rm -f pp >/dev/null 2>&1
+
+# managed_pid: the plugin's process (dockerd's child, in the test's netns).
+managed_pid() {
+    for p in $(ip netns pids "$E2E_NS"); do
+        [ "$(cat /proc/$p/comm 2>/dev/null)" = wgvsock-plugin ] && echo $p; done | head -1
+}
+IFX=$(dk exec p1 cat /sys/class/net/wg0/ifindex)
+# The process killed: Docker starts it again, the new one adopts p1's wg0.
+old_pid=$(managed_pid)
+check "the managed plugin's process is found ($old_pid)" test -n "$old_pid"
+[ -n "$old_pid" ] && kill -9 "$old_pid"
+check "Docker restarts the killed plugin" wait_for 30 bash -c \
+    "p=\$(for q in \$(ip netns pids $E2E_NS); do [ \"\$(cat /proc/\$q/comm 2>/dev/null)\" = wgvsock-plugin ] && echo \$q; done | head -1); [ -n \"\$p\" ] && [ \"\$p\" != '$old_pid' ]"
+check "after kill -9 of the plugin, p1 still pings the hub" wait_for 20 dk exec p1 ping -c 1 -W 2 "$HUB_ADDR"
+check "after kill -9, p1's wg0 is the same interface (ifindex $IFX)" \
+    test "$(dk exec p1 cat /sys/class/net/wg0/ifindex)" = "$IFX"
+check "dockerd's log: p1's endpoint adopted" grep -q "endpoint ${EP:0:12} adopted" "$DK/dockerd.log"
+# disable -f / enable with p1 running.
+check "disable -f with p1 running" dk plugin disable -f wgvsock >/dev/null
+check "enable again" dk plugin enable wgvsock >/dev/null
+check "after disable/enable, p1 still pings the hub" wait_for 20 dk exec p1 ping -c 1 -W 2 "$HUB_ADDR"
+check "after disable/enable, p1's wg0 is the same interface (ifindex $IFX)" \
+    test "$(dk exec p1 cat /sys/class/net/wg0/ifindex)" = "$IFX"
+check "hub pings p1 after disable/enable" in_ns ping -c 2 -w 15 "$IP"
 check "stop" dk stop -t 2 p1 >/dev/null
 dk rm p1 >/dev/null
 
