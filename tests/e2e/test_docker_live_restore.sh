@@ -5,6 +5,7 @@
 # Docker's later calls are answered (a stop leaves nothing behind, a new
 # container works).  Then dockerd and the plugin are both down at once
 # (plugin SIGKILLed during the dockerd restart): the tunnels come back too.
+# engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/hub.sh"
@@ -12,7 +13,6 @@
 e2e_need_root
 e2e_need_tool ping python3
 e2e_need_bin keyderive wgvsockd wgvsock-plugin
-[ "$DK_ENGINE" = 20.10 ] || skip "dk_restart supports Docker 20.10"
 
 e2e_netns
 DK_DAEMON_JSON='{"live-restore": true}' dk_start

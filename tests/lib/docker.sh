@@ -20,8 +20,7 @@
 # Isolation from any other dockerd on the machine (CI images often run one):
 #   - own --data-root, --exec-root, --pidfile, API socket (-H), --config-file;
 #   - own containerd (own root, state and socket), so the system containerd's
-#     "moby" namespace is never touched (Docker 26: the one dockerd starts
-#     under its exec root, see tests/lib/docker26.sh);
+#     "moby" namespace is never touched (Docker 26: trixie's containerd);
 #   - dockerd and containerd run in a private mount namespace where
 #     /run/docker/plugins (plugin discovery) is a directory of this test and
 #     /run/containerd (shim sockets) a tmpfs: a plugin socket of this test is
@@ -87,10 +86,10 @@ dk_start() {
     log "dockerd up ($DK_VERSION, CLI $(dk version --format '{{.Client.Version}}'))"
 }
 
-# dk20_prepare: the host's dockerd 20.10 with a containerd of its own.
-dk20_prepare() {
-    e2e_need_tool dockerd containerd runc
-    dk_find_cli || skip "docker CLI not installed (make deps installs docker.io)"
+# dk_containerd_conf: $DK/containerd.toml, a containerd of this test's own
+# (both engines: as Debian runs it, a service beside dockerd, which keeps
+# containers running while dockerd restarts with live-restore).
+dk_containerd_conf() {
     mkdir -p "$DK/ctd-root" "$DK/ctd-state"
     cat >"$DK/containerd.toml" <<EOF
 version = 2
@@ -104,6 +103,21 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [debug]
   address = "$DK/ctd-debug.sock"
 EOF
+}
+# dk_containerd_start: the start.sh lines that start it and wait for its socket.
+dk_containerd_start() {
+    cat <<EOF
+containerd --config "$DK/containerd.toml" >"$DK/containerd.log" 2>&1 &
+echo \$! >"$DK/containerd.pid"
+i=0; while [ ! -S "$DK/ctd.sock" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done
+EOF
+}
+
+# dk20_prepare: the host's dockerd 20.10 with a containerd of its own.
+dk20_prepare() {
+    e2e_need_tool dockerd containerd runc
+    dk_find_cli || skip "docker CLI not installed (make deps installs docker.io)"
+    dk_containerd_conf
     # Mount points for the private mount namespace must exist on the host.
     mkdir -p /run/docker/plugins /run/containerd
     cat >"$DK/start.sh" <<EOF
@@ -118,9 +132,7 @@ mount -t sysfs sysfs /sys
 mount --move "$DK/cg" /sys/fs/cgroup
 mount --bind "$DK/plugins" /run/docker/plugins
 mount -t tmpfs -o mode=711 tmpfs /run/containerd
-containerd --config "$DK/containerd.toml" >"$DK/containerd.log" 2>&1 &
-echo \$! >"$DK/containerd.pid"
-i=0; while [ ! -S "$DK/ctd.sock" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done
+$(dk_containerd_start)
 exec dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock"
 EOF
     chmod +x "$DK/start.sh"
@@ -128,13 +140,15 @@ EOF
 
 # dk_restart: stop dockerd (SIGTERM; with "live-restore": true in
 # DK_DAEMON_JSON the containers keep running) and start it again with the same
-# flags, in the same mount namespace, on the same containerd.  Docker 20.10.
+# flags, in the same mount namespace, on the same containerd.
 dk_restart() {
     local ctd
-    [ "$DK_ENGINE" = 20.10 ] || die "dk_restart: Docker 20.10 only"
-    ctd=$(cat "$DK/containerd.pid")
+    ctd=$(proc_id "$(cat "$DK/containerd.pid")")   # not our child: pinned by its start time
     kill_wait "$DK_PID" 20
-    nsenter --mount="/proc/$ctd/ns/mnt" --net="/run/netns/$E2E_NS" \
+    [ -n "$ctd" ] && proc_alive "$ctd" || die "dk_restart: containerd is gone"
+    # (26: entering the mount namespace also enters its trixie root.)
+    nsenter --mount="/proc/${ctd%%:*}/ns/mnt" --net="/run/netns/$E2E_NS" \
+        env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock" >>"$DK/dockerd.log" 2>&1 &
     DK_PID=$!
     wait_for 60 dk_alive_version >/dev/null && proc_alive "$DK_PID" || die "dockerd did not come back"

@@ -13,7 +13,8 @@
 #     the same paths as outside, $DK (data/exec root, API socket, logs) and
 #     $E2E_TMP (seed files a managed plugin mounts), plus /run/wireguard
 #     (devices' control sockets) and /run/docker/plugins = $DK/plugins;
-#   - with the containerd that dockerd starts itself, under its exec root.
+#   - with trixie's containerd of its own ($DK/containerd.toml), as Debian
+#     runs it: a service beside dockerd (live-restore needs that).
 # A plugin reaches a container's SandboxKey (under $DK/x/netns, mounted in
 # that namespace only) through /proc/$DK_PID/root, as with 20.10.
 # The CLI is trixie's docker 26, run through the root's own dynamic loader
@@ -40,6 +41,7 @@ exec "$r/lib64/ld-linux-x86-64.so.2" --library-path "$r/lib/x86_64-linux-gnu:$r/
 EOF
     chmod 755 "$DK/docker"
     DK_CLI=$DK/docker
+    dk_containerd_conf
     mkdir -p /run/wireguard
     cat >"$DK/start.sh" <<EOF
 #!/bin/sh
@@ -66,7 +68,8 @@ cd /
 umount -l /tmp/.oldroot
 rmdir /tmp/.oldroot
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-exec dockerd $(dk_daemon_flags)
+$(dk_containerd_start)
+exec dockerd $(dk_daemon_flags) --containerd "$DK/ctd.sock"
 EOF
     chmod +x "$DK/start.sh"
 }
