@@ -9,8 +9,9 @@
 # documented bind mount, -p (the plugin enters the container's namespace:
 # CAP_SYS_ADMIN, and finds it through dockerd's /proc/PID/root: pidhost +
 # CAP_SYS_PTRACE), a running container's tunnel kept (same wg0, pings) across
-# a SIGKILL of the plugin's process and a disable -f/enable, seed and network
-# that survive disable/enable, and disable/rm that leave nothing behind.
+# a SIGKILL of the plugin's process, a disable -f/enable and a disable -f +
+# docker plugin upgrade + enable, seed and network that survive disable/enable
+# and the upgrade, and disable/rm that leave nothing behind.
 # engines: 20.10 26
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
@@ -130,10 +131,30 @@ make -s -C "$E2E_ROOT" BUILD="${BUILD:-build}" PLUGIN_DIR="$E2E_TMP/pdir-v2" DOC
 check "docker plugin push of version 2" dk plugin push "$REG/wgvsock:2" >/dev/null
 dk plugin rm "$REG/wgvsock:2" >/dev/null
 ID=$(dk plugin inspect -f '{{.Id}}' wgvsock)
+# pu runs across disable -f + upgrade + enable: version 2's process adopts its wg0.
+dk run -d --name pu --network mnet busybox sleep 600 >/dev/null || fail "docker run before the upgrade: $(dk_logs 20)"
+UEP=$(ct_epid pu mnet); UIP=$(ct_ip pu mnet)
+check "pu pings the hub before the upgrade" wait_for 15 dk exec pu ping -c 1 -W 2 "$HUB_ADDR"
+UIFX=$(dk exec pu cat /sys/class/net/wg0/ifindex)
+old_pid=$(managed_pid)
+log0=$(wc -l <"$DK/dockerd.log")
 check "disable for the upgrade" dk plugin disable -f wgvsock >/dev/null
 # The CLI asks before moving to another repository: answer yes.
 check "docker plugin upgrade wgvsock $REG/wgvsock:2" bash -c "echo y | $DK_CLI plugin upgrade --grant-all-permissions wgvsock $REG/wgvsock:2 >/dev/null"
 check "enable after the upgrade" dk plugin enable wgvsock >/dev/null
+t0=$(date +%s%N)
+wait_for 8 dk exec pu ping -c 1 -W 1 "$HUB_ADDR" >/dev/null 2>&1; rc=$?
+back_ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc = 0 ] && log "after the upgrade pu's ping answered ${back_ms} ms after enable returned"
+check "after the upgrade, pu pings the hub again within 8 s of enable (${back_ms} ms)" test $rc = 0
+check "after the upgrade, pu's wg0 is the same interface (ifindex $UIFX)" \
+    test "$(dk exec pu cat /sys/class/net/wg0/ifindex)" = "$UIFX"
+new_pid=$(managed_pid)
+check "a new plugin process runs after the upgrade ($old_pid -> $new_pid)" \
+    test -n "$new_pid" -a -n "$old_pid" -a "$new_pid" != "$old_pid"
+check "dockerd's log since the upgrade: pu's endpoint adopted" \
+    bash -c "tail -n +$((log0 + 1)) '$DK/dockerd.log' | grep -q 'endpoint ${UEP:0:12} adopted'"
+check "hub pings pu after the upgrade" in_ns ping -c 1 -w 10 "$UIP"
 check "the plugin is now version 2 ($(dk plugin inspect -f '{{.PluginReference}}' wgvsock))" \
     bash -c "$DK_CLI plugin inspect -f '{{.PluginReference}}' wgvsock | grep -q '$REG/wgvsock:2'"
 check "same plugin ID after the upgrade" test "$(dk plugin inspect -f '{{.Id}}' wgvsock)" = "$ID"
@@ -145,6 +166,7 @@ check "the hub has a handshake with its key from the kept seed" hub_handshake "$
 IF=wgv$(ct_epid p3 mnet | cut -c1-12)
 check "stop" dk stop -t 2 p3 >/dev/null
 dk rm p3 >/dev/null
+dk rm -f pu >/dev/null
 check "network rm" dk network rm mnet >/dev/null
 check "no endpoint or network state left ($(ls -A "$PSTATE"/* 2>/dev/null | tr '\n' ' '))" \
     test -z "$(find "$PSTATE/networks" "$PSTATE/endpoints" -type f 2>/dev/null)"
