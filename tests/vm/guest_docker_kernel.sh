@@ -4,19 +4,8 @@
 set -u
 log() { echo "docker-kernel: $*"; }
 PLOG=/tmp/plugin.log
-mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup
-mkdir -p /var/lib/docker /run/docker/plugins /etc/docker /tmp/state
-export HOME=/root
-# DOCKER_RAMDISK: the guest's root is the initramfs, where runc cannot
-# pivot_root; no iptables, no bridge (wgvsock needs neither)
-DOCKER_RAMDISK=true dockerd --storage-driver=vfs --iptables=false --ip-masq=false \
-    --ip6tables=false --bridge=none --userland-proxy=false \
-    --exec-opt native.cgroupdriver=cgroupfs > /tmp/dockerd.log 2>&1 &
-i=0; while [ $i -lt 600 ] && ! docker info >/dev/null 2>&1; do sleep 0.5; i=$((i + 1)); done
-docker info >/dev/null 2>&1 || { log "dockerd did not come up"; tail -30 /tmp/dockerd.log; exit 1; }
-log "dockerd up at $(cut -d' ' -f1 /proc/uptime) s"
-tar -C /img -c . | docker import -c 'CMD ["/bin/sh"]' - busybox:latest >/dev/null ||
-    { log "docker import failed"; exit 1; }
+mkdir -p /tmp/state
+guest_dockerd || exit 1
 
 umask 077
 head -c 32 /dev/urandom | base64 > /tmp/seed

@@ -61,3 +61,21 @@ guest_wgvsockd() {
     echo "wgvsockd $ifn did not come up:"; tail -20 "/tmp/$ifn.log"
     return 1
 }
+
+# guest_dockerd: a dockerd (from vm_add_docker) logging to /tmp/dockerd.log,
+# up within 300 s, with /img imported as busybox:latest.  No iptables, no
+# bridge (wgvsock needs neither); DOCKER_RAMDISK because runc cannot
+# pivot_root on the initramfs root.
+guest_dockerd() {
+    mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup
+    mkdir -p /var/lib/docker /run/docker/plugins /etc/docker
+    export HOME=/root
+    DOCKER_RAMDISK=true dockerd --storage-driver=vfs --iptables=false --ip-masq=false \
+        --ip6tables=false --bridge=none --userland-proxy=false \
+        --exec-opt native.cgroupdriver=cgroupfs > /tmp/dockerd.log 2>&1 &
+    i=0; while [ $i -lt 600 ] && ! docker info >/dev/null 2>&1; do sleep 0.5; i=$((i + 1)); done
+    docker info >/dev/null 2>&1 || { echo "dockerd did not come up"; tail -30 /tmp/dockerd.log; return 1; }
+    echo "dockerd up at $(cut -d' ' -f1 /proc/uptime) s"
+    tar -C /img -c . | docker import -c 'CMD ["/bin/sh"]' - busybox:latest >/dev/null ||
+        { echo "docker import failed"; return 1; }
+}

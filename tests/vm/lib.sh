@@ -200,6 +200,35 @@ vm_add_file() {  # src dest
     mkdir -p "$VM_ROOT$(dirname "$2")" && cp -L "$1" "$VM_ROOT$2"
 }
 
+# vm_add_docker: the host's dockerd, containerd, containerd-shim-runc-v2,
+# runc and docker CLI (make deps) into the guest, plus /img, a static-busybox
+# root that guest_dockerd (guest_lib.sh) imports as busybox:latest.  77 if a
+# binary is missing; call after vm_init, with VM_MEM >= 2048.
+vm_add_docker() {
+    local t r=$VM_ROOT/img
+    for t in dockerd containerd containerd-shim-runc-v2 runc docker; do
+        command -v $t >/dev/null || { vm_say "missing $t (make deps)"; return 77; }
+        vm_add_bin "$(command -v $t)" "/bin/$t" || return 2
+    done
+    mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/proc" "$r/sys" "$r/dev" "$r/root"
+    cp /bin/busybox "$r/bin/busybox" && chroot "$r" /bin/busybox --install -s /bin || return 2
+    ln -s bin "$r/sbin"
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"; echo 'root:x:0:' >"$r/etc/group"
+}
+
+# vm_add_attest_keys ATTEST_BIN: two test CAs and a provisioning key made
+# here with wgvsock-attest (no vsock involved), put in the guest as
+# /test/ca/{root.pem,hub-chain.pem,hub.key}, /test/other/root.pem (an
+# untrusted root) and /test/prov.key.
+vm_add_attest_keys() {
+    local f
+    "$1" test-ca "$VM_WORK/ca" >/dev/null && "$1" test-ca "$VM_WORK/other" >/dev/null || return 1
+    "$1" provision-key "$VM_WORK/prov.key" >/dev/null || return 1
+    for f in ca/root.pem ca/hub-chain.pem ca/hub.key other/root.pem prov.key; do
+        vm_add_file "$VM_WORK/$f" "/test/$f" || return 2
+    done
+}
+
 vm_write_init() {
     cat > "$VM_ROOT/init" <<'EOF'
 #!/bin/busybox sh

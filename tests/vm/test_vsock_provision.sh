@@ -20,13 +20,7 @@ vm_init || exit $?
 vm_add_bin "$BUILD/bin/wgvsockd" /bin/wgvsockd || exit 2
 vm_add_bin "$BUILD/bin/wgvsock-attest" /bin/wgvsock-attest || exit 2
 vm_add_bin "$(command -v wg)" /bin/wg || exit 2
-# The CAs and keys are made here (no vsock involved), used in the guest.
-"$BUILD/bin/wgvsock-attest" test-ca "$VM_WORK/ca" >/dev/null &&
-    "$BUILD/bin/wgvsock-attest" test-ca "$VM_WORK/other" >/dev/null || exit 1
-"$BUILD/bin/wgvsock-attest" provision-key "$VM_WORK/prov.key" >/dev/null || exit 1
-for f in ca/root.pem ca/hub-chain.pem ca/hub.key other/root.pem prov.key; do
-    vm_add_file "$VM_WORK/$f" "/test/$f" || exit 2
-done
+vm_add_attest_keys "$BUILD/bin/wgvsock-attest" || exit $?
 guest=$VM_WORK/guest.sh
 cat tests/vm/guest_lib.sh tests/vm/guest_provision.sh > "$guest"
 vm_run "$guest"
