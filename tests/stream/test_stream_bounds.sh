@@ -150,8 +150,13 @@ RSS_PEAK=$(rss_kb "$HUB_PID")
 n=$(hub_conns)
 log "during the flood: hub holds $n connections, RSS $RSS_PEAK kB"
 check "hub holds at most $UNTRUSTED_MAX unauthenticated connections" [ "$n" -le $UNTRUSTED_MAX ]
-check "hub RSS during the flood stays bounded (< before + 64 MiB)" \
-    [ "$RSS_PEAK" -lt $((RSS0 + 65536)) ]
+# ThreadSanitizer (make tsan) adds about twice the touched memory as
+# shadow, plus metadata: the same bound, scaled by 3, still catches growth
+# with the connection count.
+RSS_SLACK=65536
+grep -q __tsan_init "$WGVSOCKD" 2>/dev/null && RSS_SLACK=$((RSS_SLACK * 3))
+check "hub RSS during the flood stays bounded (< before + $((RSS_SLACK / 1024)) MiB)" \
+    [ "$RSS_PEAK" -lt $((RSS0 + RSS_SLACK)) ]
 
 check "peer A restarted during the flood" start "$NS_A" "$IF_A" && conf_a
 check "the new connection gets through and pings the hub while the flood holds its connections" \
