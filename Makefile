@@ -68,6 +68,11 @@ include plugin/managed.mk
 bins: $(BINS)
 tests: $(BINS) $(TEST_BINS)
 
+# Keep the objects that pattern chains build (the unit tests' .o files):
+# make would otherwise delete them as intermediates, and the test runner's
+# `make -q tests` staleness check would then always say "out of date".
+.SECONDARY:
+
 # Every object depends on the flags it was compiled with: a new warning,
 # hardening flag or SAN=... rebuilds the tree instead of linking stale
 # objects.  (`make -q`, the test runner's staleness check, only compares.)

@@ -31,7 +31,7 @@ tmo=${TEST_TIMEOUT:-900}
 pass=0 fail=0 skip=0
 failed=()
 engines=${DK_ENGINES:-20.10 26}
-declare -A eng_pass eng_fail eng_skip
+declare -A eng_pass=() eng_fail=() eng_skip=()   # set (empty), so ${#eng_pass[@]} is fine under set -u
 logdir=$_build/test-logs; mkdir -p "$logdir"
 
 run_one() {  # $1 display name, rest: command
